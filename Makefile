@@ -1,0 +1,66 @@
+# SAR Coastline: one command to install, one for the demo, one for the tests (see README.md).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+VENV := $(ROOT)/.venv
+PY := $(VENV)/bin/python
+PROFILE := $(ROOT)/.qgis-profile
+PLUGINS := $(PROFILE)/profiles/default/python/plugins
+STAMPS := $(ROOT)/.stamps
+QGIS_PROCESS := /usr/bin/qgis_process.bin
+APT_PACKAGES := qgis python3-qgis qgis-providers python3-venv python3-matplotlib
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+DEMO_DIR := $(ROOT)/demo_output
+
+# Every headless QGIS start needs offscreen Qt; the isolated profile keeps the user's own QGIS untouched.
+export QT_QPA_PLATFORM := offscreen
+export QGIS_CUSTOM_CONFIG_PATH := $(PROFILE)
+export SAR_COASTLINE_VENV := $(VENV)
+export PYTHONPATH := $(ROOT)/.pkg
+
+.PHONY: help install demo test lint clean
+
+help:
+	@echo "make install  - Debian packages (QGIS, GDAL), .venv with the pinned requirements, plugin in $(PROFILE)"
+	@echo "make demo     - install if needed, generate a scene, extract and evaluate its coastline with qgis_process"
+	@echo "make test     - install if needed, lint, run the test suite"
+
+install: $(STAMPS)/plugin
+
+$(STAMPS)/apt:
+	@mkdir -p $(STAMPS)
+	@if [ "$$(dpkg-query -W -f='$${db:Status-Status}\n' $(APT_PACKAGES) 2>/dev/null | grep -c '^installed$$')" \
+	     -ne $(words $(APT_PACKAGES)) ]; then \
+	  echo "Installing Debian packages: $(APT_PACKAGES)"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(APT_PACKAGES); \
+	fi
+	@touch $@
+
+# Debian's Python: the only one that imports qgis. System site packages give it QGIS, GDAL, numpy and scipy.
+$(STAMPS)/venv: requirements.txt $(STAMPS)/apt
+	@[ -x $(PY) ] || /usr/bin/python3 -m venv --system-site-packages $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+$(STAMPS)/plugin: $(STAMPS)/venv metadata.txt
+	@mkdir -p $(ROOT)/.pkg $(PLUGINS)
+	@ln -sfn .. $(ROOT)/.pkg/sar_coastline
+	@ln -sfn $(ROOT) $(PLUGINS)/sar_coastline
+	@$(QGIS_PROCESS) plugins enable sar_coastline >/dev/null 2>&1 || true
+	@$(QGIS_PROCESS) list 2>/dev/null | grep -q 'coastline:extractcoastline' \
+	  || { echo "The plugin did not load in qgis_process; run: QGIS_CUSTOM_CONFIG_PATH=$(PROFILE) $(QGIS_PROCESS) list"; exit 1; }
+	@echo "Installed: venv $(VENV), plugin enabled in the QGIS profile $(PROFILE)"
+	@touch $@
+
+demo: install
+	$(PY) -m sar_coastline.scripts.demo --out $(DEMO_DIR) --qgis-process $(QGIS_PROCESS)
+
+lint: $(STAMPS)/venv
+	$(VENV)/bin/ruff check $(ROOT)
+
+test: install lint
+	cd $(ROOT) && $(PY) -m pytest -q
+
+clean:
+	rm -rf $(STAMPS) $(ROOT)/.pkg $(PROFILE) $(DEMO_DIR) $(ROOT)/.pytest_cache $(ROOT)/.ruff_cache

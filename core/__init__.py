@@ -1,0 +1,1 @@
+"""The engine: plain Python (numpy, scipy, GDAL, torch). Nothing here imports QGIS."""

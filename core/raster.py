@@ -1,0 +1,202 @@
+"""Reading SAR rasters with GDAL in windows, georeferencing, and the input transforms of the method."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+from osgeo import gdal, osr
+
+from .errors import InputError
+
+gdal.UseExceptions()
+
+CF_DB = -83.0  # PALSAR-2 calibration factor: sigma0 = 10 log10(DN^2) + CF
+DB_WINDOW = (-30.0, 5.0)  # dB range mapped to [0, 1] by the log transform
+MIN_SIDE = 64  # px; smaller scenes carry too little context for any method
+TRANSFORMS = ("log", "linear")
+
+# How a band's values become sigma0 in dB; told to the user in the log.
+DN_AMPLITUDE = "dn_amplitude"
+LINEAR_POWER = "linear_power"
+DECIBEL = "decibel"
+
+
+@dataclass(frozen=True)
+class Scene:
+    """A single-band SAR raster opened for windowed reading; no pixels are held."""
+
+    path: str
+    band: int
+    width: int
+    height: int
+    geotransform: tuple[float, ...]
+    crs_wkt: str
+    nodata: float | None
+    data_type: str
+    interpretation: str
+    name: str
+    acquisition_date: str | None = None
+
+    @property
+    def pixel_size(self) -> float:
+        return float(np.hypot(self.geotransform[1], self.geotransform[4]))
+
+    def describe_interpretation(self) -> str:
+        if self.interpretation == DN_AMPLITUDE:
+            return (f"band {self.band} ({self.data_type}) read as amplitude DN, "
+                    f"calibrated to sigma0 with CF {CF_DB:g} dB")
+        if self.interpretation == LINEAR_POWER:
+            return f"band {self.band} ({self.data_type}) read as linear sigma0 power, converted to dB"
+        return f"band {self.band} ({self.data_type}) read as sigma0 in dB (it holds negative values)"
+
+    def read(self, col: int = 0, row: int = 0, width: int | None = None, height: int | None = None) -> np.ndarray:
+        """Raw band values of a window (float32), no-data as NaN."""
+        width = self.width - col if width is None else width
+        height = self.height - row if height is None else height
+        with _open(self.path) as dataset:
+            values = dataset.GetRasterBand(self.band).ReadAsArray(col, row, width, height).astype(np.float32)
+        return self.mask_nodata(values)
+
+    def mask_nodata(self, values: np.ndarray) -> np.ndarray:
+        """Set no-data to NaN in place: the band's no-data value, and DN 0 (no data in SAR products)."""
+        invalid = ~np.isfinite(values)
+        if self.nodata is not None:
+            invalid |= values == self.nodata
+        if self.interpretation != DECIBEL:
+            invalid |= values <= 0
+        values[invalid] = np.nan
+        return values
+
+    def read_db(self, col: int = 0, row: int = 0, width: int | None = None, height: int | None = None) -> np.ndarray:
+        """sigma0 in dB of a window (float32), no-data as NaN."""
+        return values_to_db(self.read(col, row, width, height), self.interpretation)
+
+    def iter_strips(self, strip_height: int = 1024) -> Iterator[tuple[int, np.ndarray]]:
+        """(first row, dB strip) over the whole scene, so callers never read it in one go."""
+        for row in range(0, self.height, strip_height):
+            yield row, self.read_db(0, row, self.width, min(strip_height, self.height - row))
+
+
+@contextmanager
+def _open(path: str):
+    dataset = gdal.Open(path, gdal.GA_ReadOnly)
+    try:
+        yield dataset
+    finally:
+        dataset = None  # closes the file now rather than at garbage collection
+
+
+def values_to_db(values: np.ndarray, interpretation: str = DN_AMPLITUDE, cf: float = CF_DB) -> np.ndarray:
+    """Band values (NaN = no data) to sigma0 in dB, by the interpretation chosen at opening."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if interpretation == DN_AMPLITUDE:
+            return (20.0 * np.log10(values) + cf).astype(np.float32)
+        if interpretation == LINEAR_POWER:
+            return (10.0 * np.log10(values)).astype(np.float32)
+    return values.astype(np.float32)
+
+
+def log_transform(db: np.ndarray, window: tuple[float, float] = DB_WINDOW) -> np.ndarray:
+    """The method's log input: calibrated dB mapped from a fixed window to [0, 1]; NaN stays NaN."""
+    low, high = window
+    return np.clip((db - low) / (high - low), 0.0, 1.0).astype(np.float32)
+
+
+def linear_transform(dn: np.ndarray) -> np.ndarray:
+    """The method's linear input: DN / 65535; NaN stays NaN."""
+    return np.clip(dn / 65535.0, 0.0, 1.0).astype(np.float32)
+
+
+def open_scene(path: str | os.PathLike, band: int | None = None) -> Scene:
+    """Open and check a SAR raster; raise InputError naming what to fix."""
+    path = os.fspath(path)
+    try:
+        dataset = gdal.Open(path, gdal.GA_ReadOnly)
+    except RuntimeError as error:
+        raise InputError(f"Cannot open '{path}' as a raster: {error}. Give a GDAL-readable SAR image.") from None
+    try:
+        return _describe(dataset, path, band)
+    finally:
+        dataset = None
+
+
+def _describe(dataset: gdal.Dataset, path: str, band: int | None) -> Scene:
+    name = os.path.splitext(os.path.basename(path))[0]
+    count = dataset.RasterCount
+    if band is None:
+        if count > 1:
+            raise InputError(f"'{name}' has {count} bands. Choose the band that holds the HH (or VV) amplitude.")
+        band = 1
+    if not 1 <= band <= count:
+        raise InputError(f"Band {band} does not exist: '{name}' has {count} band(s).")
+    wkt = dataset.GetProjection()
+    if not wkt:
+        raise InputError(f"'{name}' has no coordinate reference system. Assign its CRS (Raster > Projections > "
+                         "Assign Projection, or gdal_edit.py -a_srs) and run again.")
+    srs = osr.SpatialReference(wkt=wkt)
+    if not srs.IsProjected():
+        raise InputError(f"'{name}' is in a geographic CRS ({srs.GetName()}); distances need metres. Reproject it to "
+                         "a projected CRS such as the local UTM zone (Raster > Projections > Warp) and run again.")
+    if dataset.RasterXSize < MIN_SIDE or dataset.RasterYSize < MIN_SIDE:
+        raise InputError(f"'{name}' is {dataset.RasterXSize} x {dataset.RasterYSize} px; at least "
+                         f"{MIN_SIDE} x {MIN_SIDE} px are needed.")
+    raster_band = dataset.GetRasterBand(band)
+    data_type = gdal.GetDataTypeName(raster_band.DataType)
+    interpretation = _interpretation(raster_band, data_type, name)
+    metadata = dataset.GetMetadata() or {}
+    date = next((metadata[key] for key in ("ACQUISITION_DATE", "TIFFTAG_DATETIME", "ACQUISITION_START_TIME")
+                 if metadata.get(key)), None)
+    return Scene(path=path, band=band, width=dataset.RasterXSize, height=dataset.RasterYSize,
+                 geotransform=tuple(dataset.GetGeoTransform()), crs_wkt=wkt,
+                 nodata=raster_band.GetNoDataValue(), data_type=data_type,
+                 interpretation=interpretation, name=name, acquisition_date=date)
+
+
+def _interpretation(band: gdal.Band, data_type: str, name: str) -> str:
+    if data_type.startswith("C"):
+        raise InputError(f"'{name}' holds complex values ({data_type}). Give amplitude or intensity: "
+                         "compute the modulus first (Raster Calculator).")
+    if not data_type.startswith("Float"):
+        return DN_AMPLITUDE
+    minimum, _maximum = band.ComputeRasterMinMax(True)
+    return DECIBEL if minimum < 0 else LINEAR_POWER
+
+
+def check_has_data(scene: Scene, strip_height: int = 2048) -> float:
+    """Share of valid pixels; raise InputError when the scene is all no-data."""
+    valid = 0
+    for _row, strip in scene.iter_strips(strip_height):
+        valid += int(np.count_nonzero(np.isfinite(strip)))
+    if valid == 0:
+        raise InputError(f"'{scene.name}' holds only no-data pixels (value {scene.nodata} or 0). Check the band "
+                         "and the no-data setting of the layer.")
+    return valid / (scene.width * scene.height)
+
+
+def pixel_to_map(geotransform: tuple[float, ...], x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Continuous pixel coordinates (x = column, y = row, pixel corners at integers) to map coordinates."""
+    gt = geotransform
+    return gt[0] + x * gt[1] + y * gt[2], gt[3] + x * gt[4] + y * gt[5]
+
+
+def map_to_pixel(geotransform: tuple[float, ...], mx: np.ndarray, my: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Inverse of pixel_to_map."""
+    inverse = gdal.InvGeoTransform(geotransform)
+    return pixel_to_map(inverse, mx, my)
+
+
+def scene_preview(scene: Scene, max_side: int = 1600) -> tuple[np.ndarray, tuple[float, ...]]:
+    """A reduced dB image (GDAL average resampling) and its geotransform, for pictures of any scene size."""
+    factor = max(1.0, max(scene.width, scene.height) / max_side)
+    width, height = max(1, round(scene.width / factor)), max(1, round(scene.height / factor))
+    with _open(scene.path) as dataset:
+        values = dataset.GetRasterBand(scene.band).ReadAsArray(
+            buf_xsize=width, buf_ysize=height, resample_alg=gdal.GRIORA_Average).astype(np.float32)
+    scene.mask_nodata(values)
+    gt = scene.geotransform
+    sx, sy = scene.width / width, scene.height / height
+    return values_to_db(values, scene.interpretation), (gt[0], gt[1] * sx, gt[2] * sy, gt[3], gt[4] * sx, gt[5] * sy)

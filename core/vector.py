@@ -1,0 +1,73 @@
+"""Pixel contours to clean, ordered, single-part LineStrings in map coordinates, with attributes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import shapely
+
+from .raster import pixel_to_map
+
+
+@dataclass
+class Coastline:
+    """One single-part line in map coordinates (N, 2) and its attributes."""
+
+    coords: np.ndarray
+    attributes: dict = field(default_factory=dict)
+
+    @property
+    def length_m(self) -> float:
+        return float(np.hypot(*np.diff(self.coords, axis=0).T).sum())
+
+
+def split_at(path: np.ndarray, bad: np.ndarray) -> list[np.ndarray]:
+    """Cut a vertex path where `bad` is True; a closed ring is cut once, not into a wrapped-around piece."""
+    if not bad.any():
+        return [path]
+    if len(path) > 2 and np.array_equal(path[0], path[-1]):
+        start = int(np.argmax(bad))  # rotate the ring so it starts on a bad vertex: no piece wraps around
+        path = np.concatenate([path[start:-1], path[:start + 1]])
+        bad = np.concatenate([bad[start:-1], bad[:start + 1]])
+    good = ~bad
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], good.view(np.int8), [0]])))
+    return [path[begin:end] for begin, end in zip(edges[::2], edges[1::2]) if end - begin >= 2]
+
+
+def contours_to_lines(contours_rc: list[np.ndarray], geotransform: tuple[float, ...], excluded: np.ndarray,
+                      min_length_m: float, simplify_px: float = 0.2) -> list[np.ndarray]:
+    """Sub-pixel contours (row, col; pixel centres at integers) to map-coordinate lines.
+
+    Vertices whose pixel is `excluded` (no-data, its margin, the scene border) are dropped and the line cut
+    there. Lines shorter than `min_length_m` are dropped; the rest are simplified without self-crossing.
+    """
+    height, width = excluded.shape
+    pixel_size = float(np.hypot(geotransform[1], geotransform[4]))
+    lines = []
+    for contour in contours_rc:
+        rows = np.clip(np.rint(contour[:, 0]).astype(int), 0, height - 1)
+        cols = np.clip(np.rint(contour[:, 1]).astype(int), 0, width - 1)
+        for piece in split_at(contour, excluded[rows, cols]):
+            xs, ys = pixel_to_map(geotransform, piece[:, 1] + 0.5, piece[:, 0] + 0.5)
+            line = shapely.LineString(np.column_stack([xs, ys]))
+            if simplify_px > 0:
+                line = line.simplify(simplify_px * pixel_size, preserve_topology=True)
+            if line.length >= min_length_m:
+                lines.append(shapely.get_coordinates(line))
+    return lines
+
+
+def border_and_nodata_exclusion(valid: np.ndarray, margin_px: int) -> np.ndarray:
+    """Pixels within `margin_px` of no-data or of the scene border: no coastline is drawn there."""
+    from scipy import ndimage
+
+    excluded = ~valid
+    if margin_px > 0 and excluded.any():
+        excluded = ndimage.binary_dilation(excluded, iterations=margin_px)
+    margin = max(margin_px, 1)
+    excluded[:margin, :] = True
+    excluded[-margin:, :] = True
+    excluded[:, :margin] = True
+    excluded[:, -margin:] = True
+    return excluded

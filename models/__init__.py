@@ -1,0 +1,1 @@
+"""Model definitions, the model-file format and its metadata (later issues)."""

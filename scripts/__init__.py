@@ -1,0 +1,1 @@
+"""Command-line entry points that run without a QGIS session (demo, benchmarks helpers)."""

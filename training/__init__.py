@@ -1,0 +1,1 @@
+"""Datasets, augmentation, losses and the training loop (later issues)."""

@@ -1,0 +1,1 @@
+"""QGIS-facing layer: the Processing provider and thin algorithm adapters over core."""

@@ -1,0 +1,61 @@
+"""QGIS geometries <-> numpy vertex arrays, reprojected into one projected CRS."""
+
+import numpy as np
+from qgis.core import (
+    QgsCoordinateTransform,
+    QgsGeometry,
+    QgsPointXY,
+    QgsProcessingException,
+    QgsWkbTypes,
+)
+
+
+def check_projected(crs, what: str) -> None:
+    if not crs.isValid():
+        raise QgsProcessingException(f"{what} has no valid CRS. Set the layer's CRS and run again.")
+    if crs.isGeographic():
+        raise QgsProcessingException(
+            f"{what} is in a geographic CRS ({crs.authid()}); distances need metres. "
+            "Reproject it to a projected CRS such as the local UTM zone (Vector > Data Management > Reproject).")
+
+
+def source_lines(source, target_crs, context, feedback=None) -> list[np.ndarray]:
+    """Every part of every line feature as an (N, 2) array in target_crs."""
+    transform = QgsCoordinateTransform(source.sourceCrs(), target_crs, context.transformContext())
+    lines = []
+    for feature in source.getFeatures():
+        if feedback is not None and feedback.isCanceled():
+            break
+        geometry = QgsGeometry(feature.geometry())
+        if geometry.isEmpty():
+            continue
+        geometry.transform(transform)
+        geometry.convertToStraightSegment()
+        parts = geometry.asMultiPolyline() if geometry.isMultipart() else [geometry.asPolyline()]
+        lines.extend(np.array([[p.x(), p.y()] for p in part], float) for part in parts if len(part) >= 2)
+    return lines
+
+
+def source_points(source, target_crs, context) -> np.ndarray:
+    transform = QgsCoordinateTransform(source.sourceCrs(), target_crs, context.transformContext())
+    points = []
+    for feature in source.getFeatures():
+        geometry = QgsGeometry(feature.geometry())
+        if geometry.isEmpty():
+            continue
+        geometry.transform(transform)
+        parts = geometry.asMultiPoint() if geometry.isMultipart() else [geometry.asPoint()]
+        points.extend((p.x(), p.y()) for p in parts)
+    return np.array(points, float).reshape(-1, 2)
+
+
+def line_geometry(coords: np.ndarray) -> QgsGeometry:
+    return QgsGeometry.fromPolylineXY([QgsPointXY(float(x), float(y)) for x, y in coords])
+
+
+def point_geometry(x: float, y: float) -> QgsGeometry:
+    return QgsGeometry.fromPointXY(QgsPointXY(float(x), float(y)))
+
+
+LINE_TYPE = QgsWkbTypes.LineString
+POINT_TYPE = QgsWkbTypes.Point

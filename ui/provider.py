@@ -1,0 +1,21 @@
+"""The Processing provider `coastline` ("SAR Coastline")."""
+
+from qgis.core import QgsProcessingProvider
+
+from .evaluate_algorithm import EvaluateCoastlineAlgorithm
+from .extract_algorithm import ExtractCoastlineAlgorithm
+
+
+class CoastlineProvider(QgsProcessingProvider):
+    def id(self):
+        return "coastline"
+
+    def name(self):
+        return "SAR Coastline"
+
+    def longName(self):  # noqa: N802 (QGIS API)
+        return "SAR Coastline: coastline extraction from SAR images"
+
+    def loadAlgorithms(self):  # noqa: N802 (QGIS API)
+        self.addAlgorithm(ExtractCoastlineAlgorithm())
+        self.addAlgorithm(EvaluateCoastlineAlgorithm())
