@@ -13,21 +13,24 @@ from .errors import InputError
 
 @dataclass(frozen=True)
 class ClassicalParams:
-    despeckle_sigma_px: float = 3.0   # Gaussian on linear intensity: ~30 looks for a 1-look scene
+    despeckle_sigma_px: float = 3.0   # Gaussian in dB: ~30 looks for a 1-look scene
     min_area_m2: float = 40_000.0     # islands and lakes smaller than this are speckle, not coast
     contour_band_db: float = 3.0      # dB around the threshold where the contour takes sub-pixel position
 
 
 def despeckle(db: np.ndarray, sigma_px: float) -> np.ndarray:
-    """Gaussian filter of linear intensity, normalised over valid pixels so no-data does not bleed in."""
+    """Gaussian filter in dB, normalised over valid pixels so no-data does not bleed in.
+
+    Averaging in dB (not intensity) keeps a sea/land edge's threshold crossing where the edge is: in
+    intensity the bright side dominates and the contour drifts about one sigma seaward.
+    """
     valid = np.isfinite(db)
-    intensity = np.where(valid, np.power(10.0, db / 10.0, where=valid), 0.0).astype(np.float32)
     weight = ndimage.gaussian_filter(valid.astype(np.float32), sigma_px)
-    smoothed = ndimage.gaussian_filter(intensity, sigma_px)
+    smoothed = ndimage.gaussian_filter(np.where(valid, db, 0.0).astype(np.float32), sigma_px)
     with np.errstate(divide="ignore", invalid="ignore"):
-        result = 10.0 * np.log10(smoothed / weight)
+        result = smoothed / weight
     result[~valid] = np.nan
-    return result.astype(np.float32)
+    return result
 
 
 def otsu_threshold(values: np.ndarray, bins: int = 512) -> float:
@@ -61,7 +64,7 @@ def remove_small_regions(mask: np.ndarray, min_pixels: int) -> np.ndarray:
     return keep[labels]
 
 
-def land_field(db: np.ndarray, pixel_size: float, params: ClassicalParams = ClassicalParams(),
+def land_field(db: np.ndarray, pixel_size: float, params: ClassicalParams,
                check_cancel: Callable[[], None] = lambda: None) -> tuple[np.ndarray, float]:
     """A field whose 0-level contour is the coast: > 0 land, < 0 sea, NaN no-data; and the threshold (dB)."""
     smoothed = despeckle(db, params.despeckle_sigma_px)

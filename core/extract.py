@@ -47,7 +47,7 @@ class _Run:
             raise Cancelled()
 
 
-def extract(path: str, config: ExtractConfig = ExtractConfig(), progress: Callable[[float], None] | None = None,
+def extract(path: str, config: ExtractConfig, progress: Callable[[float], None] | None = None,
             cancel: Callable[[], bool] | None = None, log: Callable[[str], None] | None = None) -> ExtractResult:
     """Coastline lines of a SAR raster, in the raster's CRS. Raises InputError or Cancelled; writes nothing."""
     if config.method not in METHODS:

@@ -13,7 +13,8 @@ from ..core.synthetic import generate_scene, write_scene
 def qgis_process(executable: str, algorithm: str, *arguments: str) -> dict:
     command = [executable, "run", algorithm, "--json", *arguments]
     print("$", " ".join(command), flush=True)
-    completed = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    environment = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    completed = subprocess.run(command, capture_output=True, text=True, env=environment)
     if completed.returncode != 0:
         sys.exit(f"{algorithm} failed (exit {completed.returncode}):\n{completed.stdout}\n{completed.stderr}")
     return json.loads(completed.stdout[completed.stdout.index("{"):])["results"]

@@ -121,7 +121,7 @@ class EvaluateCoastlineAlgorithm(QgsProcessingAlgorithm):
         score, distances = evaluate(predicted, reference, points, cap=cap, spacing=spacing)
         feedback.setProgress(70)
 
-        results = {key: getattr(score, attribute) for key, _attribute, _description in FIGURES}
+        results = {key: getattr(score, attribute) for key, attribute, _description in FIGURES}
         for key, _attribute, description in FIGURES:
             feedback.pushInfo(f"{description}: {results[key]:.4g}")
         if points_destination is not None:

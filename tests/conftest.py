@@ -1,0 +1,16 @@
+"""Shared fixtures: generated scenes, rasters with defects, and the Processing provider."""
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def scene_paths(tmp_path_factory):
+    """A small generated rocky scene with its ground truth (GeoTIFF + GeoPackage)."""
+    from sar_coastline.core.synthetic import generate_scene, write_scene
+
+    folder = tmp_path_factory.mktemp("scene")
+    return write_scene(generate_scene(512, 512, seed=11, style="rocky"), folder, "rocky_512")

@@ -1,0 +1,87 @@
+import numpy as np
+import pytest
+from sar_coastline.core import raster
+from sar_coastline.core.errors import InputError
+from testdata import two_halves_dn, write_raster
+
+
+def test_dn_calibration_and_transforms(tmp_path):
+    dn = np.full((80, 80), 1412.5, np.float32)  # 20 log10(1412.5) - 83 = -20.0 dB
+    dn[:5] = 0
+    path = write_raster(tmp_path / "a.tif", dn.astype(np.uint16))
+    scene = raster.open_scene(path)
+    assert (scene.width, scene.height, scene.pixel_size) == (80, 80, 3.0)
+    assert scene.interpretation == raster.DN_AMPLITUDE
+    db = scene.read_db()
+    assert np.isnan(db[:5]).all()
+    assert np.allclose(db[5:], -20.0, atol=0.01)
+    unit = raster.log_transform(db)
+    assert np.allclose(unit[5:], (-20.0 + 30.0) / 35.0, atol=1e-3)
+    assert np.isnan(unit[:5]).all()
+    assert raster.linear_transform(np.array([0.0, 65535.0, 70000.0])).tolist() == [0.0, 1.0, 1.0]
+
+
+def test_windowed_read_matches_full_read(tmp_path):
+    scene = raster.open_scene(write_raster(tmp_path / "b.tif", two_halves_dn(100, 90)))
+    full = scene.read_db()
+    window = scene.read_db(col=10, row=20, width=30, height=40)
+    np.testing.assert_array_equal(window, full[20:60, 10:40])
+    strips = np.concatenate([strip for _row, strip in scene.iter_strips(strip_height=33)])
+    np.testing.assert_array_equal(strips, full)
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"epsg": None}, "no coordinate reference system"),
+    ({"epsg": 4326}, "geographic CRS"),
+])
+def test_bad_georeferencing_is_refused(tmp_path, kwargs, message):
+    path = write_raster(tmp_path / "c.tif", two_halves_dn(), **kwargs)
+    with pytest.raises(InputError, match=message):
+        raster.open_scene(path)
+
+
+def test_multiband_needs_a_band_choice(tmp_path):
+    path = write_raster(tmp_path / "d.tif", np.stack([two_halves_dn(), two_halves_dn(seed=1)]))
+    with pytest.raises(InputError, match="has 2 bands"):
+        raster.open_scene(path)
+    assert raster.open_scene(path, band=2).band == 2
+    with pytest.raises(InputError, match="Band 3 does not exist"):
+        raster.open_scene(path, band=3)
+
+
+def test_float_rasters_are_interpreted_and_said_so(tmp_path):
+    power = (two_halves_dn().astype(np.float32) ** 2) * 10 ** (-83 / 10)
+    scene = raster.open_scene(write_raster(tmp_path / "e.tif", power, nodata=None))
+    assert scene.interpretation == raster.LINEAR_POWER
+    assert "linear sigma0 power" in scene.describe_interpretation()
+    in_db = 10 * np.log10(power)
+    scene_db = raster.open_scene(write_raster(tmp_path / "f.tif", in_db, nodata=None))
+    assert scene_db.interpretation == raster.DECIBEL
+    np.testing.assert_allclose(scene_db.read_db(), scene.read_db(), atol=1e-3)
+
+
+def test_all_nodata_and_too_small_are_refused(tmp_path):
+    empty = raster.open_scene(write_raster(tmp_path / "g.tif", np.zeros((100, 100), np.uint16)))
+    with pytest.raises(InputError, match="only no-data"):
+        raster.check_has_data(empty)
+    with pytest.raises(InputError, match="at least 64 x 64"):
+        raster.open_scene(write_raster(tmp_path / "h.tif", two_halves_dn(40, 300)))
+
+
+def test_unreadable_file_is_refused(tmp_path):
+    path = tmp_path / "broken.tif"
+    path.write_bytes(b"not a raster")
+    with pytest.raises(InputError, match="Cannot open"):
+        raster.open_scene(path)
+
+
+def test_pixel_map_round_trip_and_preview(tmp_path):
+    scene = raster.open_scene(write_raster(tmp_path / "i.tif", two_halves_dn(300, 200)))
+    mx, my = raster.pixel_to_map(scene.geotransform, np.array([0.0, 10.5]), np.array([0.0, 20.0]))
+    assert mx.tolist() == [500_000.0, 500_031.5] and my.tolist() == [6_000_000.0, 5_999_940.0]
+    px, py = raster.map_to_pixel(scene.geotransform, mx, my)
+    np.testing.assert_allclose(px, [0.0, 10.5])
+    np.testing.assert_allclose(py, [0.0, 20.0])
+    preview, geotransform = raster.scene_preview(scene, max_side=100)
+    assert preview.shape == (100, 67)
+    assert geotransform[1] == pytest.approx(3.0 * 200 / 67)
