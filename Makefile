@@ -18,12 +18,13 @@ export QGIS_CUSTOM_CONFIG_PATH := $(PROFILE)
 export SAR_COASTLINE_VENV := $(VENV)
 export PYTHONPATH := $(ROOT)/.pkg
 
-.PHONY: help install demo test lint clean
+.PHONY: help install demo test lint bench-classical clean
 
 help:
 	@echo "make install  - Debian packages (QGIS, GDAL), .venv with the pinned requirements, plugin in $(PROFILE)"
 	@echo "make demo     - install if needed, generate a scene, extract and evaluate its coastline with qgis_process"
 	@echo "make test     - install if needed, lint, run the test suite"
+	@echo "make bench-classical - accuracy and speed of the classical method on generated scenes"
 
 install: $(STAMPS)/plugin
 
@@ -61,6 +62,9 @@ lint: $(STAMPS)/venv
 
 test: install lint
 	cd $(ROOT) && $(PY) -m pytest -q
+
+bench-classical: install
+	$(PY) -m sar_coastline.benchmarks.bench_classical
 
 clean:
 	rm -rf $(STAMPS) $(ROOT)/.pkg $(PROFILE) $(DEMO_DIR) $(ROOT)/.pytest_cache $(ROOT)/.ruff_cache

@@ -1,0 +1,224 @@
+"""Self-describing model files (safetensors weights + JSON metadata) and ensemble manifests.
+
+A model file is a safetensors file whose header metadata holds, under the key `sar_coastline`, everything
+needed to use the weights: architecture, encoder, channels, classes, head, input transform and dB window,
+model side, training crop range (hence inference scales), validation score and provenance. safetensors holds
+tensors only, so loading a model file cannot run code; pickles (torch.save files) are refused.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+from ..core.errors import InputError
+
+FORMAT = "sar-coastline-model/1"
+MANIFEST_FORMAT = "sar-coastline-ensemble/1"
+METADATA_KEY = "sar_coastline"
+HEADS = {
+    "sigmoid": ("coast",),
+    "softmax": ("sea", "nodata", "land"),
+    "softmax_coast": ("sea", "nodata", "land", "coast"),
+}
+TRANSFORMS = ("log", "linear")
+
+
+class ModelFileError(InputError):
+    """A model file or manifest that cannot be used; the message names what is wrong."""
+
+
+@dataclass(frozen=True)
+class ModelMeta:
+    architecture: str
+    encoder: str
+    head: str
+    classes: tuple[str, ...]
+    input_transform: str
+    in_channels: int = 1
+    db_window: tuple[float, float] = (-30.0, 5.0)
+    model_side: int = 512
+    crop_range: tuple[int, int] = (1024, 1536)
+    validation_score: float | None = None
+    provenance: dict = field(default_factory=dict)
+    format: str = FORMAT
+
+    def problems(self) -> list[str]:
+        found = []
+        if self.format != FORMAT:
+            found.append(f"format is '{self.format}', expected '{FORMAT}'")
+        if self.head not in HEADS:
+            found.append(f"head '{self.head}' is not one of {', '.join(HEADS)}")
+        elif tuple(self.classes) != HEADS[self.head]:
+            found.append(f"classes {list(self.classes)} do not match the head '{self.head}' {list(HEADS[self.head])}")
+        if self.input_transform not in TRANSFORMS:
+            found.append(f"input transform '{self.input_transform}' is not one of {', '.join(TRANSFORMS)}")
+        if self.in_channels != 1:
+            found.append(f"in_channels is {self.in_channels}; SAR Coastline models read one band")
+        if not (len(self.db_window) == 2 and self.db_window[0] < self.db_window[1]):
+            found.append(f"db_window {list(self.db_window)} is not an increasing pair")
+        if self.model_side < 32 or self.model_side % 32:
+            found.append(f"model_side {self.model_side} is not a multiple of 32")
+        if not (len(self.crop_range) == 2 and 0 < self.crop_range[0] <= self.crop_range[1]):
+            found.append(f"crop_range {list(self.crop_range)} is not an increasing pair of sides")
+        return found
+
+    def check(self, source: str = "model") -> ModelMeta:
+        problems = self.problems()
+        if problems:
+            raise ModelFileError(f"The {source} metadata is inconsistent: " + "; ".join(problems) + ".")
+        return self
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str, source: str = "model") -> ModelMeta:
+        try:
+            raw = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise ModelFileError(f"The {source} metadata is not valid JSON ({error}).") from None
+        known = {item.name for item in fields(cls)}
+        required = {"architecture", "encoder", "head", "classes", "input_transform"}
+        missing = sorted(required - raw.keys())
+        if missing:
+            raise ModelFileError(f"The {source} metadata lacks {', '.join(missing)}. Re-export the model with "
+                                 "SAR Coastline's Train models.")
+        values = {key: value for key, value in raw.items() if key in known}
+        for key in ("classes", "db_window", "crop_range"):
+            if key in values:
+                values[key] = tuple(values[key])
+        return cls(**values).check(source)
+
+    @property
+    def scales(self) -> tuple[int, ...]:
+        """Inference crop sides matching training: the ends and the middle of the crop range."""
+        low, high = self.crop_range
+        return tuple(sorted({low, (low + high) // 2 // 32 * 32, high}))
+
+
+def create_model(meta: ModelMeta):
+    """The network a ModelMeta describes (segmentation-models-pytorch), without pretrained weights."""
+    import segmentation_models_pytorch as smp
+
+    architectures = {name.lower(): name for name in smp.MODEL_ARCHITECTURES_MAPPING}
+    if meta.architecture.lower() not in architectures:
+        raise ModelFileError(f"Unknown architecture '{meta.architecture}'. Valid: {', '.join(sorted(architectures))}.")
+    encoders = smp.encoders.get_encoder_names()
+    if meta.encoder not in encoders and not meta.encoder.startswith("tu-"):
+        raise ModelFileError(f"Unknown encoder '{meta.encoder}'. Valid include: {', '.join(sorted(encoders)[:40])} "
+                             "... and tu-<any timm model>.")
+    return smp.create_model(meta.architecture, encoder_name=meta.encoder, encoder_weights=None,
+                            in_channels=meta.in_channels, classes=len(meta.classes))
+
+
+def save_model(path: str | os.PathLike, model, meta: ModelMeta, half: bool = False) -> Path:
+    """Write weights and metadata atomically; `half` stores float tensors as fp16 (half the size)."""
+    import torch
+    from safetensors.torch import save_file
+
+    meta.check()
+    path = Path(path)
+    tensors = {}
+    for name, tensor in model.state_dict().items():
+        tensor = tensor.detach().to("cpu").contiguous()
+        tensors[name] = tensor.half() if half and tensor.dtype == torch.float32 else tensor
+    temporary = path.with_name(f".{path.name}.partial")
+    save_file(tensors, str(temporary), metadata={METADATA_KEY: meta.to_json()})
+    os.replace(temporary, path)
+    return path
+
+
+def read_meta(path: str | os.PathLike) -> ModelMeta:
+    """The metadata of a model file, read from its header alone (no tensors)."""
+    path = Path(path)
+    name = path.name
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(8)
+            if head[:2] == b"PK" or head[:1] == b"\x80":
+                raise ModelFileError(f"'{name}' is a pickle (torch.save) file. Pickles can execute code on load and "
+                                     "are refused: use a SAR Coastline model file (.safetensors).")
+            if len(head) < 8:
+                raise ModelFileError(f"'{name}' is empty or truncated, not a model file.")
+            (size,) = struct.unpack("<Q", head)
+            if size > 100_000_000:
+                raise ModelFileError(f"'{name}' is not a safetensors model file.")
+            header = json.loads(handle.read(size))
+    except FileNotFoundError:
+        raise ModelFileError(f"The model file '{path}' does not exist.") from None
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise ModelFileError(f"'{name}' is not a safetensors model file (its header is unreadable).") from None
+    metadata = header.get("__metadata__") or {}
+    if METADATA_KEY not in metadata:
+        raise ModelFileError(f"'{name}' holds weights but no SAR Coastline metadata; it cannot say how to use them.")
+    return ModelMeta.from_json(metadata[METADATA_KEY], source=f"'{name}'")
+
+
+@dataclass
+class LoadedModel:
+    path: Path
+    meta: ModelMeta
+    network: object  # torch.nn.Module in eval mode, float32 on the CPU
+
+
+def load_model(path: str | os.PathLike) -> LoadedModel:
+    """Build the network a model file describes and load its weights; names any mismatch."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    meta = read_meta(path)
+    network = create_model(meta)
+    try:
+        tensors = load_file(str(path))
+    except SafetensorError as error:
+        raise ModelFileError(f"'{Path(path).name}' is corrupt: {error}.") from None
+    expected = network.state_dict()
+    missing = sorted(expected.keys() - tensors.keys())
+    unexpected = sorted(tensors.keys() - expected.keys())
+    wrong_shape = sorted(key for key in expected.keys() & tensors.keys() if expected[key].shape != tensors[key].shape)
+    if missing or unexpected or wrong_shape:
+        details = [f"{label}: {', '.join(keys[:3])}{' ...' if len(keys) > 3 else ''}"
+                   for label, keys in (("missing", missing), ("unexpected", unexpected), ("wrong shape", wrong_shape))
+                   if keys]
+        raise ModelFileError(f"The weights in '{Path(path).name}' do not match its metadata "
+                             f"({meta.architecture}/{meta.encoder}, {len(meta.classes)} classes): "
+                             + "; ".join(details) + ".")
+    network.load_state_dict({key: value.float() if value.is_floating_point() else value
+                             for key, value in tensors.items()})
+    return LoadedModel(Path(path), meta, network.eval())
+
+
+def write_manifest(path: str | os.PathLike, members: list[tuple[str, float]]) -> Path:
+    """An ensemble manifest: member files (relative to the manifest) and their weights."""
+    path = Path(path)
+    payload = {"format": MANIFEST_FORMAT,
+               "members": [{"file": os.path.relpath(Path(file).resolve(), path.resolve().parent), "weight": weight}
+                           for file, weight in members]}
+    temporary = path.with_name(f".{path.name}.partial")
+    temporary.write_text(json.dumps(payload, indent=2))
+    os.replace(temporary, path)
+    return path
+
+
+def read_manifest(path: str | os.PathLike) -> list[tuple[Path, float]]:
+    """(member path, weight) pairs; each member's metadata is checked."""
+    path = Path(path)
+    try:
+        payload = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ModelFileError(f"Cannot read the ensemble manifest '{path.name}': {error}.") from None
+    if payload.get("format") != MANIFEST_FORMAT or not payload.get("members"):
+        raise ModelFileError(f"'{path.name}' is not an ensemble manifest ({MANIFEST_FORMAT} with members).")
+    members = []
+    for member in payload["members"]:
+        file = (path.parent / member["file"]).resolve()
+        weight = float(member.get("weight", 1.0))
+        if weight <= 0:
+            raise ModelFileError(f"Member '{member['file']}' of '{path.name}' has weight {weight}; weights must be > 0.")
+        read_meta(file)
+        members.append((file, weight))
+    return members

@@ -1,0 +1,119 @@
+import json
+import pickle
+
+import pytest
+import torch
+
+from sar_coastline.models.modelfile import (
+    ModelFileError,
+    ModelMeta,
+    create_model,
+    load_model,
+    read_manifest,
+    read_meta,
+    save_model,
+    write_manifest,
+)
+
+TINY = ModelMeta(architecture="Unet", encoder="resnet18", head="softmax", classes=("sea", "nodata", "land"),
+                 input_transform="log", model_side=64, crop_range=(128, 192), validation_score=12.5,
+                 provenance={"data": "generated", "recipe": "test"})
+
+
+@pytest.fixture(scope="module")
+def tiny_file(tmp_path_factory):
+    torch.manual_seed(0)
+    network = create_model(TINY)
+    path = save_model(tmp_path_factory.mktemp("models") / "tiny.safetensors", network, TINY)
+    return path, network
+
+
+def test_round_trip_keeps_weights_and_metadata(tiny_file):
+    path, network = tiny_file
+    loaded = load_model(path)
+    assert loaded.meta == TINY
+    batch = torch.rand(2, 1, 64, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded.network(batch), network.eval()(batch))
+    assert TINY.scales == (128, 160, 192)
+
+
+def test_half_precision_file_is_smaller_and_loads(tiny_file, tmp_path):
+    path, network = tiny_file
+    half = save_model(tmp_path / "half.safetensors", network, TINY, half=True)
+    assert half.stat().st_size < 0.6 * path.stat().st_size
+    assert next(load_model(half).network.parameters()).dtype == torch.float32
+
+
+def test_pickle_is_refused_without_being_run(tmp_path):
+    class Exploit:
+        def __reduce__(self):
+            return (open, (str(tmp_path / "pwned"), "w"))
+
+    for name, write in (("model.pt", lambda p: torch.save({"x": torch.zeros(1)}, p)),
+                        ("model.pkl", lambda p: p.write_bytes(pickle.dumps(Exploit())))):
+        path = tmp_path / name
+        write(path)
+        with pytest.raises(ModelFileError, match="pickle"):
+            load_model(path)
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_mismatched_weights_are_named(tiny_file, tmp_path):
+    path, network = tiny_file
+    other = ModelMeta(**{**TINY.__dict__, "head": "softmax_coast", "classes": ("sea", "nodata", "land", "coast")})
+    from safetensors.torch import load_file, save_file
+
+    mismatched = tmp_path / "mismatched.safetensors"
+    save_file(load_file(str(path)), str(mismatched), metadata={"sar_coastline": other.to_json()})
+    with pytest.raises(ModelFileError, match="do not match its metadata.*wrong shape"):
+        load_model(mismatched)
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"head": "tanh"}, "head 'tanh'"),
+    ({"classes": ["sea", "land"]}, "do not match the head"),
+    ({"input_transform": "sqrt"}, "input transform 'sqrt'"),
+    ({"model_side": 500}, "multiple of 32"),
+])
+def test_inconsistent_metadata_is_named(tmp_path, tiny_file, change, message):
+    from safetensors.torch import load_file, save_file
+
+    raw = {**json.loads(TINY.to_json()), **change}
+    path = tmp_path / "bad.safetensors"
+    save_file(load_file(str(tiny_file[0])), str(path), metadata={"sar_coastline": json.dumps(raw)})
+    with pytest.raises(ModelFileError, match=message):
+        read_meta(path)
+
+
+def test_missing_metadata_and_corrupt_files(tmp_path, tiny_file):
+    from safetensors.torch import save_file
+
+    bare = tmp_path / "bare.safetensors"
+    save_file({"w": torch.zeros(2)}, str(bare))
+    with pytest.raises(ModelFileError, match="no SAR Coastline metadata"):
+        read_meta(bare)
+    truncated = tmp_path / "truncated.safetensors"
+    content = tiny_file[0].read_bytes()
+    header_end = 8 + int.from_bytes(content[:8], "little")
+    truncated.write_bytes(content[:header_end + 1000])  # metadata intact, tensors cut off
+    with pytest.raises(ModelFileError, match="corrupt"):
+        load_model(truncated)
+    with pytest.raises(ModelFileError, match="lacks architecture"):
+        ModelMeta.from_json(json.dumps({"encoder": "resnet18", "head": "sigmoid", "classes": ["coast"],
+                                        "input_transform": "log"}))
+
+
+def test_unknown_architecture_lists_valid_names():
+    with pytest.raises(ModelFileError, match="Valid: .*unet"):
+        create_model(ModelMeta(**{**TINY.__dict__, "architecture": "Vnet"}))
+
+
+def test_manifest_round_trip(tmp_path, tiny_file):
+    manifest = write_manifest(tmp_path / "ensemble.json", [(str(tiny_file[0]), 0.7), (str(tiny_file[0]), 0.3)])
+    members = read_manifest(manifest)
+    assert [weight for _path, weight in members] == [0.7, 0.3]
+    assert members[0][0] == tiny_file[0].resolve()
+    (tmp_path / "broken.json").write_text('{"format": "other"}')
+    with pytest.raises(ModelFileError, match="not an ensemble manifest"):
+        read_manifest(tmp_path / "broken.json")

@@ -1,0 +1,120 @@
+"""The algorithms through processing.run, as the Toolbox and models call them."""
+
+import numpy as np
+import pytest
+from qgis.core import QgsProcessingException, QgsVectorLayer
+from testdata import two_halves_dn, write_raster
+
+import processing
+
+EXTRACT = "coastline:extractcoastline"
+EVALUATE = "coastline:evaluatecoastline"
+
+
+def extract(tmp_path, raster, **extra):
+    output = tmp_path / "coast.gpkg"
+    result = processing.run(EXTRACT, {"INPUT": str(raster), "OUTPUT": str(output), **extra})
+    return result, output
+
+
+def test_provider_lists_both_algorithms(provider):
+    ids = {algorithm.id() for algorithm in provider.algorithms()}
+    assert ids == {EXTRACT, EVALUATE}
+    assert provider.name() == "SAR Coastline"
+    for algorithm in provider.algorithms():
+        assert algorithm.shortHelpString()
+
+
+def test_extract_then_evaluate_on_a_generated_scene(provider, scene_paths, tmp_path):
+    quicklook = tmp_path / "quicklook.png"
+    result, output = extract(tmp_path, scene_paths.image, QUICKLOOK=str(quicklook))
+    layer = QgsVectorLayer(str(output), "coast")
+    assert layer.isValid() and layer.featureCount() == result["LINE_COUNT"] > 0
+    assert layer.crs().authid() == "EPSG:32633"
+    assert [field.name() for field in layer.fields()][-4:] == ["scene", "date", "method", "length_m"]
+    for feature in layer.getFeatures():
+        geometry = feature.geometry()
+        assert not geometry.isMultipart() and geometry.isSimple()
+        assert feature["method"] == "classical" and feature["scene"] == "rocky_512"
+        assert feature["length_m"] == pytest.approx(geometry.length(), rel=1e-4)
+    assert quicklook.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    points_out = tmp_path / "points.gpkg"
+    report = tmp_path / "report.html"
+    scores = processing.run(EVALUATE, {
+        "PREDICTED": str(output), "REFERENCE": f"{scene_paths.truth}|layername=coastline",
+        "POINTS": f"{scene_paths.truth}|layername=points", "OUTPUT_POINTS": str(points_out), "REPORT": str(report)})
+    assert 0 < scores["SCORE"] < 40  # the classical method on this scene; the cap is 150
+    assert scores["N_POINTS"] == QgsVectorLayer(f"{scene_paths.truth}|layername=points").featureCount()
+    per_point = QgsVectorLayer(str(points_out), "points")
+    assert per_point.featureCount() == scores["N_POINTS"]
+    capped = [feature["capped_m"] for feature in per_point.getFeatures()]
+    assert np.mean(capped) == pytest.approx(scores["SCORE"], rel=1e-6)
+    assert f"{scores['SCORE']:.2f}" in report.read_text()
+
+
+def test_evaluate_identical_lines_scores_zero_and_points_default(provider, scene_paths):
+    reference = f"{scene_paths.truth}|layername=coastline"
+    scores = processing.run(EVALUATE, {"PREDICTED": reference, "REFERENCE": reference})
+    assert scores["SCORE"] == pytest.approx(0.0, abs=1e-6)
+    assert scores["MISS_RATE"] == 0 and scores["N_POINTS"] > 10
+
+
+def test_evaluate_reprojects_a_prediction_in_another_crs(provider, scene_paths, tmp_path):
+    reference = f"{scene_paths.truth}|layername=coastline"
+    reprojected = tmp_path / "truth_3857.gpkg"
+    processing.run("native:reprojectlayer", {"INPUT": reference, "TARGET_CRS": "EPSG:3857",
+                                             "OUTPUT": str(reprojected)})
+    scores = processing.run(EVALUATE, {"PREDICTED": str(reprojected), "REFERENCE": reference})
+    assert scores["SCORE"] < 0.01
+
+
+def test_evaluate_refuses_a_geographic_reference(provider, scene_paths, tmp_path):
+    geographic = tmp_path / "truth_4326.gpkg"
+    processing.run("native:reprojectlayer", {"INPUT": f"{scene_paths.truth}|layername=coastline",
+                                             "TARGET_CRS": "EPSG:4326", "OUTPUT": str(geographic)})
+    with pytest.raises(QgsProcessingException, match="geographic CRS"):
+        processing.run(EVALUATE, {"PREDICTED": str(geographic), "REFERENCE": str(geographic)})
+
+
+@pytest.mark.parametrize(("name", "make", "message"), [
+    ("nocrs", lambda: two_halves_dn(), "no coordinate reference system"),
+    ("geographic", lambda: two_halves_dn(), "geographic CRS"),
+    ("twobands", lambda: np.stack([two_halves_dn(), two_halves_dn(seed=1)]), "Choose the band"),
+    ("nodata", lambda: np.zeros((128, 128), np.uint16), "only no-data"),
+    ("small", lambda: two_halves_dn(32, 32, coast_col=16), "at least 64 x 64"),
+])
+def test_bad_rasters_fail_clearly_and_write_nothing(provider, tmp_path, name, make, message):
+    epsg = {"nocrs": None, "geographic": 4326}.get(name, 32633)
+    raster = write_raster(tmp_path / f"{name}.tif", make(), epsg=epsg)
+    with pytest.raises(QgsProcessingException, match=message):
+        extract(tmp_path, raster)
+    assert not (tmp_path / "coast.gpkg").exists()
+
+
+def test_band_choice_and_float_interpretation(provider, tmp_path):
+    bands = write_raster(tmp_path / "bands.tif", np.stack([np.ones((128, 128), np.uint16), two_halves_dn(128, 128)]))
+    result, output = extract(tmp_path, bands, BAND=2)
+    assert result["LINE_COUNT"] == 1
+    power = (two_halves_dn(128, 128).astype(np.float32) ** 2) * 10 ** (-83 / 10)
+    result, _output = extract(tmp_path, write_raster(tmp_path / "power.tif", power, nodata=None))
+    assert result["LINE_COUNT"] == 1
+
+
+def test_unwritable_output_fails_before_work(provider, tmp_path):
+    raster = write_raster(tmp_path / "halves.tif", two_halves_dn())
+    with pytest.raises(QgsProcessingException, match="does not exist or is not writable"):
+        processing.run(EXTRACT, {"INPUT": str(raster), "OUTPUT": str(tmp_path / "missing" / "coast.gpkg")})
+
+
+def test_cancel_leaves_no_output(provider, tmp_path):
+    from qgis.core import QgsProcessingContext, QgsProcessingFeedback
+
+    raster = write_raster(tmp_path / "halves.tif", two_halves_dn())
+    feedback = QgsProcessingFeedback()
+    feedback.progressChanged.connect(lambda _percent: feedback.cancel())
+    output = tmp_path / "cancelled.gpkg"
+    algorithm = provider.algorithm("extractcoastline")
+    results, ok = algorithm.run({"INPUT": str(raster), "OUTPUT": str(output)}, QgsProcessingContext(), feedback)
+    assert not output.exists()
+    assert "LINE_COUNT" not in results
