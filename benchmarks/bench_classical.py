@@ -33,9 +33,11 @@ def main() -> None:
             score, _distances = evaluate([line.coords for line in result.lines], scene.truth_lines)
             floor, _distances = evaluate(scene.water_lines, scene.truth_lines)
             mpx = scene.dn.size / 1e6
-            rows.append({"scene": f"{style}_{seed}", "mpx": round(mpx, 2), **{k: round(v, 2) for k, v in
-                         score.as_dict().items()}, "floor": round(floor.score, 2), "s_per_mpx": round(seconds / mpx, 3)})
-    header = ("scene", "mpx", "score", "median", "p90", "miss_rate", "false_coast_m", "symmetric_m", "floor", "s_per_mpx")
+            figures = {key: round(value, 2) for key, value in score.as_dict().items()}
+            rows.append({"scene": f"{style}_{seed}", "mpx": round(mpx, 2), **figures, "floor": round(floor.score, 2),
+                         "s_per_mpx": round(seconds / mpx, 3)})
+    header = ("scene", "mpx", "score", "median", "p90", "miss_rate", "false_coast_m", "symmetric_m", "floor",
+              "s_per_mpx")
     print(" | ".join(f"{name:>13}" for name in header))
     for row in rows:
         print(" | ".join(f"{row[name]!s:>13}" for name in header))

@@ -218,7 +218,8 @@ def read_manifest(path: str | os.PathLike) -> list[tuple[Path, float]]:
         file = (path.parent / member["file"]).resolve()
         weight = float(member.get("weight", 1.0))
         if weight <= 0:
-            raise ModelFileError(f"Member '{member['file']}' of '{path.name}' has weight {weight}; weights must be > 0.")
+            raise ModelFileError(f"Member '{member['file']}' of '{path.name}' has weight {weight}; "
+                                 "weights must be > 0.")
         read_meta(file)
         members.append((file, weight))
     return members

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 import shapely
+
 from sar_coastline.core import classical
 from sar_coastline.core.errors import Cancelled, InputError
 from sar_coastline.core.extract import ExtractConfig, extract

@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+
 from sar_coastline.core import raster
 from sar_coastline.core.errors import InputError
 from testdata import two_halves_dn, write_raster

@@ -1,11 +1,11 @@
 """The algorithms through processing.run, as the Toolbox and models call them."""
 
 import numpy as np
+import processing
 import pytest
 from qgis.core import QgsProcessingException, QgsVectorLayer
-from testdata import two_halves_dn, write_raster
 
-import processing
+from testdata import two_halves_dn, write_raster
 
 EXTRACT = "coastline:extractcoastline"
 EVALUATE = "coastline:evaluatecoastline"
