@@ -200,3 +200,13 @@ def scene_preview(scene: Scene, max_side: int = 1600) -> tuple[np.ndarray, tuple
     gt = scene.geotransform
     sx, sy = scene.width / width, scene.height / height
     return values_to_db(values, scene.interpretation), (gt[0], gt[1] * sx, gt[2] * sy, gt[3], gt[4] * sx, gt[5] * sy)
+
+
+def read_padded_db(scene: Scene, col: int, row: int, side: int) -> np.ndarray:
+    """A side x side dB window that may reach past the scene; outside pixels are NaN (no data)."""
+    window = np.full((side, side), np.nan, np.float32)
+    col0, row0 = max(col, 0), max(row, 0)
+    col1, row1 = min(col + side, scene.width), min(row + side, scene.height)
+    if col1 > col0 and row1 > row0:
+        window[row0 - row:row1 - row, col0 - col:col1 - col] = scene.read_db(col0, row0, col1 - col0, row1 - row0)
+    return window

@@ -1,0 +1,179 @@
+"""Tiled inference, part two: the batched predictor over an ensemble of models.
+
+Device `auto` takes CUDA when torch sees it; CUDA runs under bf16/fp16 autocast with channels_last; CUDA
+out-of-memory halves the batch and goes on. The predictor returns, per tile, every member's class
+probabilities plus the fused fields the coastline rules need (see CHANNEL_* below).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import CoastlineError, InputError
+from .raster import CF_DB
+
+DEVICES = ("auto", "cpu", "cuda")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+
+
+@dataclass(frozen=True)
+class MemberChannels:
+    """Where one member's class probabilities sit in the predictor's output."""
+
+    name: str
+    head: str
+    classes: tuple[str, ...]
+    weight: float
+    first: int
+
+    def channel(self, class_name: str) -> int:
+        return self.first + self.classes.index(class_name)
+
+
+def model_input(db: np.ndarray, transform: str, db_window: tuple[float, float]):
+    """A dB tensor (NaN = no data) to a model's input in [0, 1], no-data as 0, as in training."""
+    import torch
+
+    if transform == "log":
+        low, high = db_window
+        scaled = (db - low) / (high - low)
+    else:  # linear: DN / 65535, DN recovered from calibrated dB
+        scaled = torch.pow(10.0, (db - CF_DB) / 20.0) / 65535.0
+    return torch.nan_to_num(scaled.clamp(0.0, 1.0), nan=0.0)
+
+
+def resize_area(batch, side: int):
+    """NaN-aware area resize of (B, 1, S, S) to (B, 1, side, side): no-data does not bleed into valid pixels."""
+    import torch
+    import torch.nn.functional as F  # noqa: N812
+
+    if batch.shape[-1] == side:
+        return batch
+    valid = torch.isfinite(batch).to(batch.dtype)
+    summed = F.adaptive_avg_pool2d(torch.nan_to_num(batch, nan=0.0), side)
+    fraction = F.adaptive_avg_pool2d(valid, side)
+    return torch.where(fraction > 0.5, summed / fraction.clamp_min(1e-6), torch.full_like(summed, float("nan")))
+
+
+def pick_device(requested: str, log: Callable[[str], None]) -> str:
+    import torch
+
+    if requested not in DEVICES:
+        raise InputError(f"Unknown device '{requested}'. Choose one of: {', '.join(DEVICES)}.")
+    if requested in ("auto", "cuda") and torch.cuda.is_available():
+        log(f"Running on the GPU: {torch.cuda.get_device_name(0)}.")
+        return "cuda"
+    if requested == "cuda":
+        log("CUDA was asked for, but torch sees no GPU (no NVIDIA driver, or a CPU-only torch): running on the CPU.")
+    else:
+        log("No GPU seen by torch: running on the CPU.")
+    return "cpu"
+
+
+def pick_precision(requested: str, device: str) -> str:
+    import torch
+
+    if requested not in PRECISIONS:
+        raise InputError(f"Unknown precision '{requested}'. Choose one of: {', '.join(PRECISIONS)}.")
+    if device == "cpu":
+        return "fp32"  # autocast on CPU is slower than fp32 for these networks
+    if requested == "auto":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    return requested
+
+
+class EnsemblePredictor:
+    """Runs every member on a batch of dB windows and returns probabilities plus fused fields.
+
+    Output channels: each member's classes (MemberChannels), then LAND (weighted mean over softmax members
+    of P(land) / (P(land) + P(sea))), LAND_SQ (the same of its square, for the spread between members),
+    COAST (weighted mean coast probability of the members that have a coast output).
+    """
+
+    def __init__(self, members: Sequence[tuple[object, float]], device: str = "auto", precision: str = "auto",
+                 batch_size: int | None = None, log: Callable[[str], None] = lambda message: None):
+        import torch
+
+        if not members:
+            raise InputError("No model to run.")
+        sides = {loaded.meta.model_side for loaded, _weight in members}
+        if len(sides) > 1:
+            raise InputError(f"The ensemble mixes model sides {sorted(sides)}; its members must share one side.")
+        self.model_side = sides.pop()
+        self.log = log
+        self.device = pick_device(device, log)
+        self.precision = pick_precision(precision, self.device)
+        self.batch_size = batch_size or (64 if self.device == "cuda" else 4)
+        self.members = []
+        self.networks = []
+        first = 0
+        for loaded, weight in members:
+            meta = loaded.meta
+            self.members.append(MemberChannels(loaded.path.name, meta.head, tuple(meta.classes), weight, first))
+            first += len(meta.classes)
+            network = loaded.network.to(self.device).eval()
+            if self.device == "cuda":
+                network = network.to(memory_format=torch.channels_last)
+            self.networks.append((network, meta.input_transform, tuple(meta.db_window)))
+        self.land_channel, self.land_sq_channel, self.coast_channel = first, first + 1, first + 2
+        self.channels = first + 3
+        self.has_land = any("land" in member.classes for member in self.members)
+        self.has_coast = any("coast" in member.classes for member in self.members)
+        log(f"{len(self.members)} model(s), batch {self.batch_size}, {self.precision} on {self.device}.")
+
+    def __call__(self, db_windows):
+        """(B, 1, side, side) dB tensor (NaN = no data) -> (B, channels, side, side) float32 on the device."""
+        import torch
+
+        while True:
+            try:
+                return torch.cat([self._run(part) for part in torch.split(db_windows, self.batch_size)])
+            except torch.cuda.OutOfMemoryError:
+                if self.batch_size == 1:
+                    raise CoastlineError("The GPU ran out of memory even with batch 1. Close other GPU programs "
+                                         "or choose DEVICE cpu.") from None
+                self.batch_size = max(1, self.batch_size // 2)
+                if torch.cuda.is_available():
+                    torch.cuda.empty_cache()
+                self.log(f"GPU out of memory: batch size lowered to {self.batch_size}.")
+
+    def _run(self, db):
+        import torch
+
+        db = db.to(self.device, non_blocking=True)
+        autocast = torch.autocast("cuda", dtype=torch.bfloat16 if self.precision == "bf16" else torch.float16,
+                                  enabled=self.device == "cuda" and self.precision != "fp32")
+        outputs = []
+        with torch.inference_mode(), autocast:
+            for (network, transform, window), member in zip(self.networks, self.members):
+                batch = model_input(db, transform, window)
+                if self.device == "cuda":
+                    batch = batch.contiguous(memory_format=torch.channels_last)
+                logits = network(batch).float()
+                outputs.append(torch.sigmoid(logits) if member.head == "sigmoid" else torch.softmax(logits, 1))
+        probabilities = torch.cat(outputs, 1)
+        return torch.cat([probabilities, *self._fused(probabilities)], 1)
+
+    def _fused(self, probabilities):
+        import torch
+
+        shape = (probabilities.shape[0], 1, *probabilities.shape[2:])
+        land = torch.zeros(shape, device=probabilities.device)
+        land_sq = torch.zeros(shape, device=probabilities.device)
+        coast = torch.zeros(shape, device=probabilities.device)
+        land_weight = coast_weight = 0.0
+        for member in self.members:
+            if "land" in member.classes:
+                p_land = probabilities[:, member.channel("land"):member.channel("land") + 1]
+                p_sea = probabilities[:, member.channel("sea"):member.channel("sea") + 1]
+                share = p_land / (p_land + p_sea).clamp_min(1e-6)
+                land += member.weight * share
+                land_sq += member.weight * share * share
+                land_weight += member.weight
+            if "coast" in member.classes:
+                coast += member.weight * probabilities[:, member.channel("coast"):member.channel("coast") + 1]
+                coast_weight += member.weight
+        return (land / max(land_weight, 1e-12), land_sq / max(land_weight, 1e-12), coast / max(coast_weight, 1e-12))
