@@ -214,9 +214,9 @@ class OrientationFree:
     models are present, each vertex moves along the field's gradient to the coast ridge (sub-cell peak).
     """
 
-    def __init__(self, land: int, land_sq: int, coast: int | None, valid_channel: int, grid_width: int,
+    def __init__(self, land: int, land_var: int, coast: int | None, valid_channel: int, grid_width: int,
                  grid_height: int, ridge_radius: float = 3.0):
-        self.land, self.land_sq, self.coast, self.valid_channel = land, land_sq, coast, valid_channel
+        self.land, self.land_var, self.coast, self.valid_channel = land, land_var, coast, valid_channel
         self.width, self.height = grid_width, grid_height
         self.ridge_radius = ridge_radius
         self.previous: np.ndarray | None = None
@@ -241,10 +241,8 @@ class OrientationFree:
         gradient_row = ndimage.map_coordinates(np.gradient(land, axis=0), coordinates, order=1, mode="nearest")
         gradient_col = ndimage.map_coordinates(np.gradient(land, axis=1), coordinates, order=1, mode="nearest")
         slope = np.hypot(gradient_row, gradient_col)
-        mean = ndimage.map_coordinates(land, coordinates, order=1, mode="nearest")
-        mean_sq = ndimage.map_coordinates(np.nan_to_num(block[self.land_sq], nan=0.25), coordinates, order=1,
-                                          mode="nearest")
-        spread_p = np.sqrt(np.maximum(mean_sq - mean**2, 0.0))
+        variance = ndimage.map_coordinates(np.nan_to_num(block[self.land_var]), coordinates, order=1, mode="nearest")
+        spread_p = np.sqrt(np.maximum(variance, 0.0))
         spread = spread_p / np.maximum(slope, 1e-3)
         confidence = np.clip(1.0 - 2.0 * spread_p, 0.0, 1.0)
         if self.coast is not None:

@@ -86,7 +86,6 @@ def stream_probabilities(scene: Scene, predictor, config: InferenceConfig, sides
 
     The last channel is the share of valid (not no-data) pixels in each cell.
     """
-    import torch
     import torch.nn.functional as F  # noqa: N812
 
     stride = config.stride
@@ -94,7 +93,8 @@ def stream_probabilities(scene: Scene, predictor, config: InferenceConfig, sides
     if min(sides) < predictor.model_side:
         raise InputError(f"Scales {sides} are smaller than the model side {predictor.model_side}.")
     tiles = tile_grid(scene.width, scene.height, sides, config.overlap, align=stride)
-    merger = StripMerger(scene.width, scene.height, predictor.channels + 1, stride, config.smoothing_sigma)
+    merger = StripMerger(scene.width, scene.height, predictor.channels + 1, stride, config.smoothing_sigma,
+                         prepare=predictor.variance_from_moments)
     weights = {side: blend_window(side // stride) for side in sides}
     batches = prefetch(_read_batches(scene, tiles, predictor.batch_size, predictor.model_side, stride))
     for end, batch_tiles, windows, valid in batches:

@@ -89,8 +89,9 @@ class EnsemblePredictor:
     """Runs every member on a batch of dB windows and returns probabilities plus fused fields.
 
     Output channels: each member's classes (MemberChannels), then LAND (weighted mean over softmax members
-    of P(land) / (P(land) + P(sea))), LAND_SQ (the same of its square, for the spread between members),
-    COAST (weighted mean coast probability of the members that have a coast output).
+    of P(land) / (P(land) + P(sea))), LAND_SQ (the same of its square; `variance_from_moments` turns the
+    merged moments into the variance of LAND over members, tiles and scales), COAST (weighted mean coast
+    probability of the members that have a coast output).
     """
 
     def __init__(self, members: Sequence[tuple[object, float]], device: str = "auto", precision: str = "auto",
@@ -123,6 +124,11 @@ class EnsemblePredictor:
         self.has_land = any("land" in member.classes for member in self.members)
         self.has_coast = any("coast" in member.classes for member in self.members)
         log(f"{len(self.members)} model(s), batch {self.batch_size}, {self.precision} on {self.device}.")
+
+    def variance_from_moments(self, block: np.ndarray) -> np.ndarray:
+        """On a merged map (channels, rows, cols): LAND_SQ becomes the variance of LAND, before any smoothing."""
+        block[self.land_sq_channel] = np.maximum(block[self.land_sq_channel] - block[self.land_channel] ** 2, 0.0)
+        return block
 
     def __call__(self, db_windows):
         """(B, 1, side, side) dB tensor (NaN = no data) -> (B, channels, side, side) float32 on the device."""

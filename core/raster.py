@@ -5,14 +5,11 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
-from osgeo import gdal, osr
 
 from .errors import InputError
-
-gdal.UseExceptions()
 
 CF_DB = -83.0  # PALSAR-2 calibration factor: sigma0 = 10 log10(DN^2) + CF
 DB_WINDOW = (-30.0, 5.0)  # dB range mapped to [0, 1] by the log transform
@@ -40,6 +37,7 @@ class Scene:
     interpretation: str
     name: str
     acquisition_date: str | None = None
+    array: np.ndarray | None = field(default=None, repr=False, compare=False)  # in-memory scenes (no GDAL)
 
     @property
     def pixel_size(self) -> float:
@@ -57,6 +55,8 @@ class Scene:
         """Raw band values of a window (float32), no-data as NaN."""
         width = self.width - col if width is None else width
         height = self.height - row if height is None else height
+        if self.array is not None:
+            return self.mask_nodata(self.array[row:row + height, col:col + width].astype(np.float32))
         with _open(self.path) as dataset:
             values = dataset.GetRasterBand(self.band).ReadAsArray(col, row, width, height).astype(np.float32)
         return self.mask_nodata(values)
@@ -81,8 +81,24 @@ class Scene:
             yield row, self.read_db(0, row, self.width, min(strip_height, self.height - row))
 
 
+def _gdal():
+    """GDAL, imported at the edges only: the engine also runs on arrays where GDAL is absent."""
+    from osgeo import gdal
+
+    gdal.UseExceptions()
+    return gdal
+
+
+def array_scene(dn: np.ndarray, geotransform: tuple[float, ...], crs_wkt: str = "", name: str = "array") -> Scene:
+    """An in-memory scene of amplitude DN (0 = no data), read like a file."""
+    return Scene(path="", band=1, width=dn.shape[1], height=dn.shape[0], geotransform=tuple(geotransform),
+                 crs_wkt=crs_wkt, nodata=0, data_type=str(dn.dtype), interpretation=DN_AMPLITUDE, name=name,
+                 array=dn)
+
+
 @contextmanager
 def _open(path: str):
+    gdal = _gdal()
     dataset = gdal.Open(path, gdal.GA_ReadOnly)
     try:
         yield dataset
@@ -114,6 +130,7 @@ def linear_transform(dn: np.ndarray) -> np.ndarray:
 def open_scene(path: str | os.PathLike, band: int | None = None) -> Scene:
     """Open and check a SAR raster; raise InputError naming what to fix."""
     path = os.fspath(path)
+    gdal = _gdal()
     try:
         dataset = gdal.Open(path, gdal.GA_ReadOnly)
     except RuntimeError as error:
@@ -124,7 +141,9 @@ def open_scene(path: str | os.PathLike, band: int | None = None) -> Scene:
         dataset = None
 
 
-def _describe(dataset: gdal.Dataset, path: str, band: int | None) -> Scene:
+def _describe(dataset, path: str, band: int | None) -> Scene:
+    from osgeo import gdal, osr
+
     name = os.path.splitext(os.path.basename(path))[0]
     count = dataset.RasterCount
     if band is None:
@@ -156,7 +175,7 @@ def _describe(dataset: gdal.Dataset, path: str, band: int | None) -> Scene:
                  interpretation=interpretation, name=name, acquisition_date=date)
 
 
-def _interpretation(band: gdal.Band, data_type: str, name: str) -> str:
+def _interpretation(band, data_type: str, name: str) -> str:
     if data_type.startswith("C"):
         raise InputError(f"'{name}' holds complex values ({data_type}). Give amplitude or intensity: "
                          "compute the modulus first (Raster Calculator).")
@@ -185,8 +204,10 @@ def pixel_to_map(geotransform: tuple[float, ...], x: np.ndarray, y: np.ndarray) 
 
 def map_to_pixel(geotransform: tuple[float, ...], mx: np.ndarray, my: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Inverse of pixel_to_map."""
-    inverse = gdal.InvGeoTransform(geotransform)
-    return pixel_to_map(inverse, mx, my)
+    gt = geotransform
+    determinant = gt[1] * gt[5] - gt[2] * gt[4]
+    dx, dy = mx - gt[0], my - gt[3]
+    return (gt[5] * dx - gt[2] * dy) / determinant, (gt[1] * dy - gt[4] * dx) / determinant
 
 
 def scene_preview(scene: Scene, max_side: int = 1600) -> tuple[np.ndarray, tuple[float, ...]]:
@@ -195,7 +216,7 @@ def scene_preview(scene: Scene, max_side: int = 1600) -> tuple[np.ndarray, tuple
     width, height = max(1, round(scene.width / factor)), max(1, round(scene.height / factor))
     with _open(scene.path) as dataset:
         values = dataset.GetRasterBand(scene.band).ReadAsArray(
-            buf_xsize=width, buf_ysize=height, resample_alg=gdal.GRIORA_Average).astype(np.float32)
+            buf_xsize=width, buf_ysize=height, resample_alg=_gdal().GRIORA_Average).astype(np.float32)
     scene.mask_nodata(values)
     gt = scene.geotransform
     sx, sy = scene.width / width, scene.height / height
@@ -210,3 +231,37 @@ def read_padded_db(scene: Scene, col: int, row: int, side: int) -> np.ndarray:
     if col1 > col0 and row1 > row0:
         window[row0 - row:row1 - row, col0 - col:col1 - col] = scene.read_db(col0, row0, col1 - col0, row1 - row0)
     return window
+
+
+class ProbabilityWriter:
+    """Writes the fused maps as a float32 GeoTIFF strip by strip; the file appears only when complete."""
+
+    def __init__(self, path: str, scene: Scene, stride: int, bands: dict[str, int]):
+        gdal = _gdal()
+        self.path = path
+        self.temporary = os.path.join(os.path.dirname(os.path.abspath(path)), f".{os.path.basename(path)}.partial")
+        self.channels = list(bands.values())
+        width, height = -(-scene.width // stride), -(-scene.height // stride)
+        self.dataset = gdal.GetDriverByName("GTiff").Create(
+            self.temporary, width, height, len(bands), gdal.GDT_Float32,
+            options=["TILED=YES", "COMPRESS=DEFLATE", "PREDICTOR=3", "BIGTIFF=IF_SAFER"])
+        gt = scene.geotransform
+        self.dataset.SetGeoTransform((gt[0], gt[1] * stride, gt[2] * stride, gt[3], gt[4] * stride, gt[5] * stride))
+        self.dataset.SetProjection(scene.crs_wkt)
+        for index, name in enumerate(bands, start=1):
+            band = self.dataset.GetRasterBand(index)
+            band.SetDescription(name)
+            band.SetNoDataValue(float("nan"))
+
+    def write(self, first_row: int, strip: np.ndarray) -> None:
+        for index, channel in enumerate(self.channels, start=1):
+            self.dataset.GetRasterBand(index).WriteArray(strip[channel], 0, first_row)
+
+    def close(self) -> None:
+        self.dataset = None
+        os.replace(self.temporary, self.path)
+
+    def discard(self) -> None:
+        self.dataset = None
+        if os.path.exists(self.temporary):
+            os.remove(self.temporary)

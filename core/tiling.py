@@ -64,7 +64,7 @@ class StripMerger:
     """
 
     def __init__(self, scene_width: int, scene_height: int, channels: int, stride: int = 1,
-                 sigma: float = 0.0, strip_rows: int = 256):
+                 sigma: float = 0.0, strip_rows: int = 256, prepare=None):
         self.stride = stride
         self.width = math.ceil(scene_width / stride)
         self.height = math.ceil(scene_height / stride)
@@ -72,6 +72,7 @@ class StripMerger:
         self.sigma = sigma
         self.halo = int(4.0 * sigma + 0.5) if sigma > 0 else 0  # scipy's default truncation radius
         self.strip_rows = strip_rows
+        self.prepare = prepare  # applied to the averaged map before the Gaussian (pointwise statistics)
         self.base = 0  # grid row of buffer row 0
         self.emitted = 0  # grid rows below this were handed out
         self.sums = np.zeros((channels, 0, self.width), np.float32)
@@ -120,6 +121,8 @@ class StripMerger:
         weights = self.weights[local]
         block = self.sums[:, local] / np.maximum(weights, 1e-12)
         block[:, weights <= 0] = np.nan  # never covered: only past the scene, never inside it
+        if self.prepare is not None:
+            block = self.prepare(block)
         if self.sigma > 0:
             block = np.stack([_nan_gaussian(channel, self.sigma) for channel in block])
         strip = block[:, first - low:end - low]

@@ -23,16 +23,16 @@ class Coastline:
 
 
 def split_at(path: np.ndarray, bad: np.ndarray) -> list[np.ndarray]:
-    """Cut a vertex path where `bad` is True; a closed ring is cut once, not into a wrapped-around piece."""
+    """Vertex indices of the runs of `path` between `bad` vertices; a closed ring is cut once, not wrapped."""
+    indices = np.arange(len(path))
     if not bad.any():
-        return [path]
+        return [indices]
     if len(path) > 2 and np.array_equal(path[0], path[-1]):
-        start = int(np.argmax(bad))  # rotate the ring so it starts on a bad vertex: no piece wraps around
-        path = np.concatenate([path[start:-1], path[:start + 1]])
-        bad = np.concatenate([bad[start:-1], bad[:start + 1]])
-    good = ~bad
+        start = int(np.argmax(bad))  # rotate the ring so it starts on a bad vertex: no run wraps around
+        indices = np.concatenate([indices[start:-1], indices[:start + 1]])
+    good = ~bad[indices]
     edges = np.flatnonzero(np.diff(np.concatenate([[0], good.view(np.int8), [0]])))
-    return [path[begin:end] for begin, end in zip(edges[::2], edges[1::2]) if end - begin >= 2]
+    return [indices[begin:end] for begin, end in zip(edges[::2], edges[1::2]) if end - begin >= 2]
 
 
 def contours_to_lines(contours_rc: list[np.ndarray], geotransform: tuple[float, ...], excluded: np.ndarray,
@@ -48,7 +48,8 @@ def contours_to_lines(contours_rc: list[np.ndarray], geotransform: tuple[float, 
     for contour in contours_rc:
         rows = np.clip(np.rint(contour[:, 0]).astype(int), 0, height - 1)
         cols = np.clip(np.rint(contour[:, 1]).astype(int), 0, width - 1)
-        for piece in split_at(contour, excluded[rows, cols]):
+        for run in split_at(contour, excluded[rows, cols]):
+            piece = contour[run]
             xs, ys = pixel_to_map(geotransform, piece[:, 1] + 0.5, piece[:, 0] + 0.5)
             line = shapely.LineString(np.column_stack([xs, ys]))
             if simplify_px > 0:
@@ -71,3 +72,24 @@ def border_and_nodata_exclusion(valid: np.ndarray, margin_px: int) -> np.ndarray
     excluded[:, :margin] = True
     excluded[:, -margin:] = True
     return excluded
+
+
+def grid_pieces_to_lines(pieces, keep: list[np.ndarray], stride: int, geotransform: tuple[float, ...],
+                         min_length_m: float, simplify_px: float = 0.2) -> list[tuple[int, np.ndarray, np.ndarray]]:
+    """Paths on a merge grid of `stride` pixels to map lines, cut where `keep` is False.
+
+    Returns (piece index, map coordinates, indices of the piece's vertices in the line) per line, so
+    callers can carry per-vertex values along.
+    """
+    pixel_size = float(np.hypot(geotransform[1], geotransform[4]))
+    lines = []
+    for index, (piece, flags) in enumerate(zip(pieces, keep)):
+        for run in split_at(piece.xy, ~flags):
+            xs, ys = pixel_to_map(geotransform, piece.xy[run, 0] * stride, piece.xy[run, 1] * stride)
+            line = shapely.LineString(np.column_stack([xs, ys]))
+            if line.length < min_length_m:
+                continue
+            if simplify_px > 0:
+                line = line.simplify(simplify_px * pixel_size, preserve_topology=True)
+            lines.append((index, shapely.get_coordinates(line), run))
+    return lines

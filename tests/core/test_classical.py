@@ -75,9 +75,9 @@ def test_lines_are_simple_and_ordered(tmp_path):
 def test_split_at_cuts_a_ring_once():
     ring = np.array([[0, 0], [0, 1], [1, 1], [1, 0], [0, 0]], float)
     bad = np.array([False, False, True, False, False])
-    pieces = split_at(ring, bad)
-    assert len(pieces) == 1
-    np.testing.assert_array_equal(pieces[0], [[1, 0], [0, 0], [0, 1]])
+    runs = split_at(ring, bad)
+    assert len(runs) == 1
+    np.testing.assert_array_equal(ring[runs[0]], [[1, 0], [0, 0], [0, 1]])
 
 
 def test_cancel_stops_and_raises(tmp_path):

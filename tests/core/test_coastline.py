@@ -19,12 +19,12 @@ from sar_coastline.core.predict import MemberChannels
 
 
 def softmax_strip(land: np.ndarray, nodata: np.ndarray | None = None) -> np.ndarray:
-    """Channels: sea, nodata, land, LAND, LAND_SQ, COAST(unused), valid."""
+    """Channels: sea, nodata, land, LAND, LAND variance (0: one sure member), COAST (unused), valid."""
     nodata = np.zeros_like(land, bool) if nodata is None else nodata
     p_land = np.where(nodata, 0.0, land.astype(float))
     p_nodata = nodata.astype(float)
     p_sea = 1.0 - p_land - p_nodata
-    return np.stack([p_sea, p_nodata, p_land, p_land, p_land**2, np.zeros_like(p_land), (~nodata).astype(float)])
+    return np.stack([p_sea, p_nodata, p_land, p_land, np.zeros_like(p_land), np.zeros_like(p_land), (~nodata).astype(float)])
 
 
 SOFTMAX = MemberChannels("m", "softmax", ("sea", "nodata", "land"), 1.0, 0)
@@ -96,7 +96,7 @@ def test_orientation_free_finds_an_island_and_two_coasts_per_column():
     island = ((rows - 40) ** 2 + (cols - 50) ** 2 < 15**2).astype(float)
     island[90:] = 1.0  # a mainland coast below the island: two coasts in one column
     strip = softmax_strip(island)
-    rule = OrientationFree(land=3, land_sq=4, coast=None, valid_channel=6, grid_width=100, grid_height=120)
+    rule = OrientationFree(land=3, land_var=4, coast=None, valid_channel=6, grid_width=100, grid_height=120)
     pieces = feed(rule, strip, 17)  # seams cut through the island
     lines = [shapely.LineString(piece.xy) for piece in pieces]
     rings = [line for line in lines if line.is_ring]

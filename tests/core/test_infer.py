@@ -1,0 +1,137 @@
+"""The inference engine end to end on CPU: exact placement with a known network, OOM back-off, cancel."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from testdata import two_halves_dn, write_raster
+
+from sar_coastline.core.errors import Cancelled
+from sar_coastline.core.extract import ExtractConfig, extract
+from sar_coastline.core.infer import InferenceConfig, prefetch
+from sar_coastline.core.predict import EnsemblePredictor
+from sar_coastline.core.raster import array_scene, open_scene
+from sar_coastline.models.modelfile import LoadedModel, ModelMeta, create_model, save_model, write_manifest
+
+SOFTMAX_META = ModelMeta(architecture="Unet", encoder="resnet18", head="softmax", classes=("sea", "nodata", "land"),
+                         input_transform="log", model_side=64, crop_range=(128, 192))
+SIGMOID_META = ModelMeta(architecture="Unet", encoder="resnet18", head="sigmoid", classes=("coast",),
+                         input_transform="linear", model_side=64, crop_range=(128, 192))
+
+
+class ThresholdNet(torch.nn.Module):
+    """Softmax logits of sea / no-data / land from the input brightness: a stand-in with a known answer."""
+
+    def __init__(self, fail_above: int | None = None):
+        super().__init__()
+        self.fail_above = fail_above
+        self.calls = []
+
+    def forward(self, x):
+        self.calls.append(x.shape[0])
+        if self.fail_above is not None and x.shape[0] > self.fail_above:
+            raise torch.cuda.OutOfMemoryError("simulated")
+        land = 40.0 * (x - 0.5)  # -13 dB on the log window [-30, 5] dB
+        nodata = torch.where(x == 0, 50.0, -50.0)
+        return torch.cat([-land, nodata, land], 1)
+
+
+def loaded(network, meta=SOFTMAX_META):
+    return LoadedModel(Path("threshold.safetensors"), meta, network)
+
+
+def run_engine(scene, predictor, method="orientation_free", **inference):
+    from sar_coastline.core import extract as extract_module
+
+    config = ExtractConfig(method=method, inference=InferenceConfig(**inference), min_length_m=30)
+    run = extract_module._Run(None, None, None)
+    return extract_module.run_models(scene, config, method, predictor, SOFTMAX_META.scales, run)
+
+
+def halves_scene(coast_col=100, rows=300, cols=256):
+    """Portrait, with a north-south coast: the paper's rule reads it row by row."""
+    dn = two_halves_dn(rows, cols, coast_col=coast_col)
+    return array_scene(dn, (500_000.0, 3.0, 0.0, 6_000_000.0, 0.0, -3.0), name="halves")
+
+
+@pytest.mark.parametrize("method", ["orientation_free", "paper"])
+def test_engine_places_a_straight_coast(method):
+    predictor = EnsemblePredictor([(loaded(ThresholdNet()), 1.0)], device="cpu", batch_size=8)
+    lines = run_engine(halves_scene(), predictor, method)
+    assert len(lines) == 1
+    xs = lines[0].coords[:, 0]
+    assert np.abs(xs - (500_000.0 + 100 * 3.0)).max() < 4.5  # within 1.5 px (sub-cell, stride 2)
+    assert lines[0].length_m > 0.8 * 300 * 3
+    assert 0 < lines[0].attributes["confidence"] <= 1
+
+
+def test_oom_halves_the_batch_and_gives_the_same_result():
+    reference = run_engine(halves_scene(), EnsemblePredictor([(loaded(ThresholdNet()), 1.0)], "cpu", batch_size=8))
+    network = ThresholdNet(fail_above=2)
+    predictor = EnsemblePredictor([(loaded(network), 1.0)], device="cpu", batch_size=8)
+    lines = run_engine(halves_scene(), predictor)
+    assert predictor.batch_size == 2 and max(network.calls[-3:]) <= 2
+    np.testing.assert_allclose(lines[0].coords, reference[0].coords)
+
+
+def test_ensemble_spread_gives_uncertainty():
+    shifted = ThresholdNet()
+    shifted.forward = lambda x: ThresholdNet.forward(shifted, torch.roll(x, 4, dims=3))  # sees the coast 4 px over
+    predictor = EnsemblePredictor([(loaded(ThresholdNet()), 1.0), (loaded(shifted), 1.0)], "cpu", batch_size=8)
+    lines = run_engine(halves_scene(), predictor)
+    single = run_engine(halves_scene(), EnsemblePredictor([(loaded(ThresholdNet()), 1.0)], "cpu", batch_size=8))
+    assert lines[0].attributes["uncertainty_m"] > single[0].attributes["uncertainty_m"] + 1.0
+    assert lines[0].attributes["confidence"] < single[0].attributes["confidence"]
+
+
+def test_prefetch_passes_items_and_errors():
+    assert list(prefetch(iter(range(5)))) == [0, 1, 2, 3, 4]
+
+    def failing():
+        yield 1
+        raise ValueError("read failed")
+
+    with pytest.raises(ValueError, match="read failed"):
+        list(prefetch(failing()))
+
+
+@pytest.fixture(scope="module")
+def tiny_models(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("tiny")
+    torch.manual_seed(1)
+    softmax = save_model(folder / "softmax.safetensors", create_model(SOFTMAX_META), SOFTMAX_META)
+    sigmoid = save_model(folder / "sigmoid.safetensors", create_model(SIGMOID_META), SIGMOID_META)
+    return folder, write_manifest(folder / "ensemble.json", [(softmax, 0.6), (sigmoid, 0.4)])
+
+
+def test_real_model_files_run_end_to_end_and_write_probabilities(tmp_path, tiny_models):
+    _folder, manifest = tiny_models
+    raster = write_raster(tmp_path / "halves.tif", two_halves_dn(200, 260))
+    probabilities = tmp_path / "probabilities.tif"
+    for method in ("orientation_free", "paper"):
+        result = extract(str(raster), ExtractConfig(method=method, models=(str(manifest),),
+                                                    inference=InferenceConfig(device="cpu", batch_size=4),
+                                                    probabilities_path=str(probabilities), min_length_m=0))
+        assert result.method == method
+        for line in result.lines:
+            assert line.attributes["models"] == "softmax, sigmoid"
+    written = open_scene(probabilities, band=2)
+    assert (written.width, written.height) == (130, 100)  # stride 2
+    assert not list(tmp_path.glob(".*partial"))
+
+
+def test_cancel_stops_inference_and_leaves_no_file(tmp_path, tiny_models):
+    _folder, manifest = tiny_models
+    raster = write_raster(tmp_path / "halves.tif", two_halves_dn(256, 256))
+    probabilities = tmp_path / "probabilities.tif"
+    calls = []
+
+    def cancel():
+        calls.append(1)
+        return len(calls) > 2
+
+    with pytest.raises(Cancelled):
+        extract(str(raster), ExtractConfig(models=(str(manifest),), probabilities_path=str(probabilities),
+                                           inference=InferenceConfig(device="cpu", batch_size=1)), cancel=cancel)
+    assert not probabilities.exists() and not list(tmp_path.glob(".*partial"))
