@@ -24,7 +24,8 @@ def softmax_strip(land: np.ndarray, nodata: np.ndarray | None = None) -> np.ndar
     p_land = np.where(nodata, 0.0, land.astype(float))
     p_nodata = nodata.astype(float)
     p_sea = 1.0 - p_land - p_nodata
-    return np.stack([p_sea, p_nodata, p_land, p_land, np.zeros_like(p_land), np.zeros_like(p_land), (~nodata).astype(float)])
+    zeros = np.zeros_like(p_land)
+    return np.stack([p_sea, p_nodata, p_land, p_land, zeros, zeros, (~nodata).astype(float)])
 
 
 SOFTMAX = MemberChannels("m", "softmax", ("sea", "nodata", "land"), 1.0, 0)

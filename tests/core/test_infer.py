@@ -5,7 +5,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from testdata import two_halves_dn, write_raster
 
 from sar_coastline.core.errors import Cancelled
 from sar_coastline.core.extract import ExtractConfig, extract
@@ -13,6 +12,7 @@ from sar_coastline.core.infer import InferenceConfig, prefetch
 from sar_coastline.core.predict import EnsemblePredictor
 from sar_coastline.core.raster import array_scene, open_scene
 from sar_coastline.models.modelfile import LoadedModel, ModelMeta, create_model, save_model, write_manifest
+from testdata import two_halves_dn, write_raster
 
 SOFTMAX_META = ModelMeta(architecture="Unet", encoder="resnet18", head="softmax", classes=("sea", "nodata", "land"),
                          input_transform="log", model_side=64, crop_range=(128, 192))
