@@ -93,3 +93,44 @@ def grid_pieces_to_lines(pieces, keep: list[np.ndarray], stride: int, geotransfo
                 line = line.simplify(simplify_px * pixel_size, preserve_topology=True)
             lines.append((index, shapely.get_coordinates(line), run))
     return lines
+
+
+def write_lines(path: str, lines: list[Coastline], crs_wkt: str, layer_name: str = "coastline") -> str:
+    """Write lines with their attributes: GeoPackage or any OGR format by extension, or GeoJSON without GDAL.
+
+    The file appears only when complete (written under a temporary name, then renamed).
+    """
+    import json
+    import os
+
+    folder, name = os.path.split(os.path.abspath(path))
+    temporary = os.path.join(folder, f".partial.{name}")
+    fields = list(dict.fromkeys(key for line in lines for key in line.attributes))
+    if path.lower().endswith((".geojson", ".json")):
+        features = [{"type": "Feature", "properties": line.attributes,
+                     "geometry": {"type": "LineString", "coordinates": line.coords.tolist()}} for line in lines]
+        with open(temporary, "w") as handle:
+            json.dump({"type": "FeatureCollection", "features": features}, handle)
+    else:
+        from osgeo import ogr, osr
+
+        ogr.UseExceptions()
+        driver = ogr.GetDriverByName("GPKG" if path.lower().endswith(".gpkg") else "ESRI Shapefile")
+        dataset = driver.CreateDataSource(temporary)
+        layer = dataset.CreateLayer(layer_name, osr.SpatialReference(wkt=crs_wkt), ogr.wkbLineString)
+        for key in fields:
+            sample = next((line.attributes[key] for line in lines if line.attributes.get(key) is not None), "")
+            layer.CreateField(ogr.FieldDefn(key, ogr.OFTReal if isinstance(sample, float) else ogr.OFTString))
+        for line in lines:
+            feature = ogr.Feature(layer.GetLayerDefn())
+            for key, value in line.attributes.items():
+                if value is not None:
+                    feature.SetField(key, value)
+            geometry = ogr.Geometry(ogr.wkbLineString)
+            for x, y in line.coords:
+                geometry.AddPoint_2D(float(x), float(y))
+            feature.SetGeometry(geometry)
+            layer.CreateFeature(feature)
+        dataset = None
+    os.replace(temporary, path)
+    return path

@@ -11,19 +11,30 @@ from qgis.core import (
     QgsProcessingException,
     QgsProcessingOutputNumber,
     QgsProcessingParameterBand,
+    QgsProcessingParameterDefinition,
     QgsProcessingParameterEnum,
     QgsProcessingParameterFeatureSink,
     QgsProcessingParameterFileDestination,
+    QgsProcessingParameterMultipleLayers,
     QgsProcessingParameterNumber,
+    QgsProcessingParameterRasterDestination,
     QgsProcessingParameterRasterLayer,
+    QgsProcessingParameterString,
 )
 from qgis.PyQt.QtCore import QVariant
 
 from .feedback import callbacks, check_writable, run_core
 from .geometry import LINE_TYPE, line_geometry
 
-METHOD_LABELS = ("Classical (model-free: calibrated dB, despeckle, Otsu, sub-pixel contour)",)
+METHOD_LABELS = (
+    "Orientation-free (models: sub-pixel contour of the fused sea/land map, any direction)",
+    "Paper (models: per-column/row rules and ensemble of Hurtik & Vajgl 2021)",
+    "Classical (model-free: calibrated dB, despeckle, Otsu, sub-pixel contour)",
+)
+DEVICE_OPTIONS = ("auto", "cpu", "cuda")
+PRECISION_OPTIONS = ("auto", "fp32", "bf16", "fp16")
 FIELDS = (("scene", QVariant.String), ("date", QVariant.String), ("method", QVariant.String),
+          ("models", QVariant.String), ("confidence", QVariant.Double), ("uncertainty_m", QVariant.Double),
           ("length_m", QVariant.Double))
 
 
@@ -31,9 +42,17 @@ class ExtractCoastlineAlgorithm(QgsProcessingAlgorithm):
     INPUT = "INPUT"
     BAND = "BAND"
     METHOD = "METHOD"
+    MODELS = "MODELS"
+    SCALES = "SCALES"
+    OVERLAP = "OVERLAP"
+    BATCH_SIZE = "BATCH_SIZE"
+    DEVICE = "DEVICE"
+    PRECISION = "PRECISION"
+    SMOOTHING = "SMOOTHING"
     MIN_LENGTH = "MIN_LENGTH"
     OUTPUT = "OUTPUT"
     QUICKLOOK = "QUICKLOOK"
+    PROBABILITIES = "PROBABILITIES"
 
     def name(self):
         return "extractcoastline"
@@ -49,12 +68,26 @@ class ExtractCoastlineAlgorithm(QgsProcessingAlgorithm):
             "bands are read as linear sigma0 power, or as dB when they hold negative values; the log says which. "
             "The raster needs a projected CRS (metres).<br>"
             "<b>Band</b>: the band to use; required when the raster has more than one.<br>"
-            "<b>Method</b>: Classical = model-free (calibrated dB, despeckle, Otsu threshold, clean-up, "
-            "sub-pixel contour).<br>"
+            "<b>Method</b>: Orientation-free = contour of the models' fused sea/land map, placed on the coast "
+            "models' ridge (islands, bays, any direction); Paper = the per-column (landscape) or per-row (portrait) "
+            "rules and ensemble of the reference paper; Classical = model-free (calibrated dB, despeckle, Otsu, "
+            "clean-up, sub-pixel contour). Without a model the classical method runs, and the log says so.<br>"
+            "<b>Models</b>: model files (.safetensors) or an ensemble manifest (.json); empty = the bundled "
+            "default model, when installed.<br>"
+            "<b>Scales</b>: crop sides in pixels read around each point and resized to the model side, e.g. "
+            "'1024,1280,1536'; empty = those the models were trained with.<br>"
+            "<b>Overlap</b>: share of each tile overlapped by its neighbours.<br>"
+            "<b>Batch size</b>: tiles per forward pass; 0 = automatic (64 on a GPU, 4 on a CPU). On GPU "
+            "out-of-memory it is halved and the run goes on.<br>"
+            "<b>Device</b>: auto takes the GPU when torch sees one, else the CPU (the log says which).<br>"
+            "<b>Precision</b>: auto = bf16 (or fp16) on a GPU, fp32 on a CPU.<br>"
+            "<b>Smoothing</b>: sigma of the Gaussian on the merged map, in map cells (2 px each).<br>"
             "<b>Minimum line length</b>: shorter pieces are dropped (metres).<br>"
-            "<b>Coastline</b>: the output lines, with the fields scene, date, method and length_m. Lines stop "
-            "where the image has no data and at the image border.<br>"
-            "<b>Quicklook</b>: optional PNG of the image with the extracted lines drawn over it.")
+            "<b>Coastline</b>: the output lines, with the fields scene, date, method, models, confidence (0-1, "
+            "agreement of models and scales), uncertainty_m (spread of the line position between models and "
+            "scales) and length_m. Lines stop where the image has no data and at the image border.<br>"
+            "<b>Quicklook</b>: optional PNG of the image with the extracted lines drawn over it.<br>"
+            "<b>Probabilities</b>: optional GeoTIFF of the fused land (and coast) probability, for inspection.")
 
     def createInstance(self):  # noqa: N802 (QGIS API)
         return ExtractCoastlineAlgorithm()
@@ -66,8 +99,32 @@ class ExtractCoastlineAlgorithm(QgsProcessingAlgorithm):
         band.setHelp("Band holding the amplitude; leave empty for a single-band raster.")
         self.addParameter(band)
         method = QgsProcessingParameterEnum(self.METHOD, "Method", options=list(METHOD_LABELS), defaultValue=0)
-        method.setHelp("How the coastline is found. Classical needs no model.")
+        method.setHelp("How the coastline is found from the models' maps, or Classical without a model.")
         self.addParameter(method)
+        models = QgsProcessingParameterMultipleLayers(self.MODELS, "Models (.safetensors files or a .json manifest)",
+                                                      QgsProcessing.TypeFile, optional=True)
+        models.setHelp("Empty: the bundled default model when installed, else the classical method.")
+        self.addParameter(models)
+        advanced = [
+            QgsProcessingParameterString(self.SCALES, "Scales: crop sides in pixels, comma separated",
+                                         optional=True),
+            QgsProcessingParameterNumber(self.OVERLAP, "Tile overlap (share)", QgsProcessingParameterNumber.Double,
+                                         0.5, minValue=0.0, maxValue=0.9),
+            QgsProcessingParameterNumber(self.BATCH_SIZE, "Batch size (0 = automatic)",
+                                         QgsProcessingParameterNumber.Integer, 0, minValue=0),
+            QgsProcessingParameterEnum(self.DEVICE, "Device", options=list(DEVICE_OPTIONS), defaultValue=0),
+            QgsProcessingParameterEnum(self.PRECISION, "Precision", options=list(PRECISION_OPTIONS), defaultValue=0),
+            QgsProcessingParameterNumber(self.SMOOTHING, "Smoothing sigma (map cells)",
+                                         QgsProcessingParameterNumber.Double, 1.0, minValue=0.0),
+        ]
+        helps = ("Empty: the scales the models were trained with.", "Share of each tile its neighbours overlap.",
+                 "Tiles per forward pass; halved automatically on GPU out-of-memory.",
+                 "auto takes the GPU when torch sees one.", "auto: bf16/fp16 on a GPU, fp32 on a CPU.",
+                 "Gaussian filter of the merged probability map (the paper's smoothing).")
+        for parameter, help_text in zip(advanced, helps):
+            parameter.setHelp(help_text)
+            parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+            self.addParameter(parameter)
         min_length = QgsProcessingParameterNumber(self.MIN_LENGTH, "Minimum line length (m)",
                                                   QgsProcessingParameterNumber.Double, 60.0, minValue=0.0)
         min_length.setHelp("Lines shorter than this are dropped as noise.")
@@ -75,20 +132,34 @@ class ExtractCoastlineAlgorithm(QgsProcessingAlgorithm):
         self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT, "Coastline", QgsProcessing.TypeVectorLine))
         self.addParameter(QgsProcessingParameterFileDestination(
             self.QUICKLOOK, "Quicklook (PNG)", "PNG files (*.png)", optional=True, createByDefault=False))
+        self.addParameter(QgsProcessingParameterRasterDestination(
+            self.PROBABILITIES, "Probabilities (GeoTIFF)", optional=True, createByDefault=False))
         self.addOutput(QgsProcessingOutputNumber("LINE_COUNT", "Number of lines"))
         self.addOutput(QgsProcessingOutputNumber("LENGTH_KM", "Total length (km)"))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
         from ..core.extract import METHODS, ExtractConfig, extract
+        from ..core.infer import InferenceConfig
 
         layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
         if layer is None:
             raise QgsProcessingException("The SAR image could not be loaded. Choose a raster layer or file.")
         band = self.parameterAsInt(parameters, self.BAND, context) if parameters.get(self.BAND) else None
-        config = ExtractConfig(method=METHODS[self.parameterAsEnum(parameters, self.METHOD, context)], band=band,
-                               min_length_m=self.parameterAsDouble(parameters, self.MIN_LENGTH, context))
         quicklook = self.parameterAsFileOutput(parameters, self.QUICKLOOK, context)
-        check_writable(self.parameterAsOutputLayer(parameters, self.OUTPUT, context), quicklook)
+        probabilities = (self.parameterAsOutputLayer(parameters, self.PROBABILITIES, context)
+                         if parameters.get(self.PROBABILITIES) else None)
+        check_writable(self.parameterAsOutputLayer(parameters, self.OUTPUT, context), quicklook, probabilities)
+        inference = InferenceConfig(
+            scales=parse_scales(self.parameterAsString(parameters, self.SCALES, context)),
+            overlap=self.parameterAsDouble(parameters, self.OVERLAP, context),
+            batch_size=self.parameterAsInt(parameters, self.BATCH_SIZE, context) or None,
+            device=DEVICE_OPTIONS[self.parameterAsEnum(parameters, self.DEVICE, context)],
+            precision=PRECISION_OPTIONS[self.parameterAsEnum(parameters, self.PRECISION, context)],
+            smoothing_sigma=self.parameterAsDouble(parameters, self.SMOOTHING, context))
+        config = ExtractConfig(method=METHODS[self.parameterAsEnum(parameters, self.METHOD, context)], band=band,
+                               models=tuple(self.parameterAsFileList(parameters, self.MODELS, context)),
+                               min_length_m=self.parameterAsDouble(parameters, self.MIN_LENGTH, context),
+                               inference=inference, probabilities_path=probabilities)
         hooks = callbacks(feedback)
         result = run_core(lambda: extract(layer.source(), config, hooks.progress, hooks.cancel, hooks.log), feedback)
         if result is None:
@@ -119,4 +190,20 @@ class ExtractCoastlineAlgorithm(QgsProcessingAlgorithm):
                                              [line.coords for line in result.lines], title=result.scene.name),
                      feedback)
             outputs[self.QUICKLOOK] = quicklook
+        if probabilities:
+            outputs[self.PROBABILITIES] = probabilities
         return outputs
+
+
+def parse_scales(text: str) -> tuple[int, ...] | None:
+    """'1024, 1280,1536' -> (1024, 1280, 1536); empty -> None (the models' own scales)."""
+    if not text or not text.strip():
+        return None
+    try:
+        scales = tuple(int(part) for part in text.replace(";", ",").split(",") if part.strip())
+    except ValueError:
+        raise QgsProcessingException(f"Scales '{text}' must be whole numbers of pixels separated by commas, "
+                                     "e.g. 1024,1280,1536.") from None
+    if not scales or min(scales) < 32:
+        raise QgsProcessingException(f"Scales '{text}' must be crop sides of at least 32 pixels.")
+    return scales

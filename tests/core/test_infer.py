@@ -135,3 +135,23 @@ def test_cancel_stops_inference_and_leaves_no_file(tmp_path, tiny_models):
         extract(str(raster), ExtractConfig(models=(str(manifest),), probabilities_path=str(probabilities),
                                            inference=InferenceConfig(device="cpu", batch_size=1)), cancel=cancel)
     assert not probabilities.exists() and not list(tmp_path.glob(".*partial"))
+
+
+def test_command_line_writes_geopackage_and_geojson(tmp_path, tiny_models, capsys):
+    import json
+
+    from osgeo import ogr
+
+    from sar_coastline.core.cli import main
+
+    raster = write_raster(tmp_path / "halves.tif", two_halves_dn(200, 200, coast_col=90))
+    assert main([str(raster), str(tmp_path / "coast.geojson"), "--method", "classical"]) == 0
+    features = json.loads((tmp_path / "coast.geojson").read_text())["features"]
+    assert len(features) == 1 and features[0]["properties"]["method"] == "classical"
+    _folder, manifest = tiny_models
+    assert main([str(raster), str(tmp_path / "coast.gpkg"), "--models", str(manifest), "--device", "cpu",
+                 "--min-length", "0"]) == 0
+    dataset = ogr.Open(str(tmp_path / "coast.gpkg"))
+    assert dataset.GetLayer(0).GetSpatialRef().GetAuthorityCode(None) == "32633"
+    assert main([str(tmp_path / "missing.tif"), str(tmp_path / "x.gpkg")]) == 2
+    assert "Cannot open" in capsys.readouterr().err

@@ -1,0 +1,57 @@
+"""Extract coastlines without QGIS (GPU servers, scripts):
+
+    python -m sar_coastline.core.cli scene.tif coast.gpkg [--models ensemble.json] [--method orientation_free]
+"""
+
+import argparse
+import sys
+
+from .errors import CoastlineError
+from .extract import METHODS, ExtractConfig, extract
+from .infer import InferenceConfig
+from .predict import DEVICES, PRECISIONS
+from .vector import write_lines
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sar_coastline.core.cli", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("input", help="SAR raster (GDAL-readable, projected CRS)")
+    parser.add_argument("output", help="lines: .gpkg, .shp or .geojson")
+    parser.add_argument("--models", nargs="*", default=(), help="model files or an ensemble manifest")
+    parser.add_argument("--method", choices=METHODS, default=METHODS[0])
+    parser.add_argument("--band", type=int)
+    parser.add_argument("--scales", type=int, nargs="*", help="crop sides in pixels")
+    parser.add_argument("--overlap", type=float, default=0.5)
+    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--device", choices=DEVICES, default="auto")
+    parser.add_argument("--precision", choices=PRECISIONS, default="auto")
+    parser.add_argument("--smoothing", type=float, default=1.0, help="Gaussian sigma on the merged map (cells)")
+    parser.add_argument("--min-length", type=float, default=60.0, help="metres")
+    parser.add_argument("--probabilities", help="optional GeoTIFF of the fused probabilities")
+    args = parser.parse_args(argv)
+    config = ExtractConfig(
+        method=args.method, models=tuple(args.models), band=args.band, min_length_m=args.min_length,
+        probabilities_path=args.probabilities,
+        inference=InferenceConfig(scales=tuple(args.scales) if args.scales else None, overlap=args.overlap,
+                                  batch_size=args.batch_size, device=args.device, precision=args.precision,
+                                  smoothing_sigma=args.smoothing))
+    last = [-10.0]
+
+    def progress(percent: float) -> None:
+        if percent - last[0] >= 10 or percent >= 100:
+            last[0] = percent
+            print(f"{percent:5.1f} %", file=sys.stderr, flush=True)
+
+    try:
+        result = extract(args.input, config, progress=progress, log=lambda message: print(message, file=sys.stderr))
+        write_lines(args.output, result.lines, result.scene.crs_wkt)
+    except CoastlineError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(args.output)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
