@@ -18,13 +18,15 @@ export QGIS_CUSTOM_CONFIG_PATH := $(PROFILE)
 export SAR_COASTLINE_VENV := $(VENV)
 export PYTHONPATH := $(ROOT)/.pkg
 
-.PHONY: help install demo test lint bench-classical clean
+.PHONY: help install demo test lint bench-classical bench-infer bench-infer-memory clean
 
 help:
 	@echo "make install  - Debian packages (QGIS, GDAL), .venv with the pinned requirements, plugin in $(PROFILE)"
 	@echo "make demo     - install if needed, generate a scene, extract and evaluate its coastline with qgis_process"
 	@echo "make test     - install if needed, lint, run the test suite"
 	@echo "make bench-classical - accuracy and speed of the classical method on generated scenes"
+	@echo "make bench-infer     - extraction speed vs the models' forward ceiling (GPU if seen, else CPU fast)"
+	@echo "make bench-infer-memory - the same, plus peak RSS at ~25 and ~400 Mpx on the CPU"
 
 install: $(STAMPS)/plugin
 
@@ -65,6 +67,12 @@ test: install lint
 
 bench-classical: install
 	$(PY) -m sar_coastline.benchmarks.bench_classical
+
+bench-infer: install
+	$(PY) -m sar_coastline.benchmarks.bench_infer
+
+bench-infer-memory: install
+	$(PY) -m sar_coastline.benchmarks.bench_infer --cpu-fast --memory
 
 clean:
 	rm -rf $(STAMPS) $(ROOT)/.pkg $(PROFILE) $(DEMO_DIR) $(ROOT)/.pytest_cache $(ROOT)/.ruff_cache
