@@ -59,3 +59,18 @@ def point_geometry(x: float, y: float) -> QgsGeometry:
 
 LINE_TYPE = QgsWkbTypes.LineString
 POINT_TYPE = QgsWkbTypes.Point
+
+
+def source_polygons(source, target_crs, context) -> list:
+    """Every polygon feature as a shapely geometry in target_crs."""
+    import shapely
+
+    transform = QgsCoordinateTransform(source.sourceCrs(), target_crs, context.transformContext())
+    polygons = []
+    for feature in source.getFeatures():
+        geometry = QgsGeometry(feature.geometry())
+        if geometry.isEmpty():
+            continue
+        geometry.transform(transform)
+        polygons.append(shapely.from_wkb(bytes(geometry.asWkb())))
+    return polygons

@@ -4,6 +4,7 @@ from qgis.core import QgsProcessingProvider
 
 from .evaluate_algorithm import EvaluateCoastlineAlgorithm
 from .extract_algorithm import ExtractCoastlineAlgorithm
+from .train_algorithm import TrainModelsAlgorithm
 
 
 class CoastlineProvider(QgsProcessingProvider):
@@ -19,3 +20,4 @@ class CoastlineProvider(QgsProcessingProvider):
     def loadAlgorithms(self):  # noqa: N802 (QGIS API)
         self.addAlgorithm(ExtractCoastlineAlgorithm())
         self.addAlgorithm(EvaluateCoastlineAlgorithm())
+        self.addAlgorithm(TrainModelsAlgorithm())

@@ -1,0 +1,76 @@
+import numpy as np
+import pytest
+
+from sar_coastline.core.metric import distances_to_lines, evaluate, false_coast_length, sample_along
+
+STRAIGHT = [np.array([[0.0, 0.0], [3000.0, 0.0]])]
+
+
+def test_identical_lines_score_zero():
+    score, distances = evaluate(STRAIGHT, STRAIGHT)
+    assert score.score == 0 and score.median == 0 and score.miss_rate == 0 and score.symmetric_m == 0
+    assert score.n_points == 100 and len(distances) == 100
+
+
+def test_a_10_m_shift_scores_10():
+    shifted = [STRAIGHT[0] + [0.0, 10.0]]
+    score, _distances = evaluate(shifted, STRAIGHT)
+    assert score.score == pytest.approx(10.0, abs=0.01)
+    assert score.symmetric_m == pytest.approx(10.0, abs=0.01)
+    assert score.false_coast_m == 0
+
+
+def test_empty_prediction_scores_the_cap():
+    score, distances = evaluate([], STRAIGHT)
+    assert score.score == 150 and score.miss_rate == 1 and np.isinf(distances).all()
+    assert np.isnan(score.symmetric_m) and score.false_coast_m == 0
+
+
+def test_far_prediction_is_a_miss_and_false_coast():
+    score, _distances = evaluate([STRAIGHT[0] + [0.0, 200.0]], STRAIGHT)
+    assert score.score == 150 and score.miss_rate == 1
+    assert score.false_coast_m == pytest.approx(3000.0, rel=1e-6)
+
+
+def test_half_prediction_misses_half_and_cap_is_respected():
+    half = [np.array([[0.0, 0.0], [1500.0, 0.0]])]
+    score, _distances = evaluate(half, STRAIGHT)
+    assert score.miss_rate == pytest.approx(0.45, abs=0.011)  # points past 1500 + 150 m
+    capped, _distances = evaluate(half, STRAIGHT, cap=50.0)
+    assert capped.score < score.score and capped.cap == 50.0
+
+
+def test_sample_along_an_l_shaped_line():
+    points = sample_along([np.array([[0.0, 0.0], [45.0, 0.0], [45.0, 45.0]])], spacing=30.0)
+    np.testing.assert_allclose(points, [[0, 0], [30, 0], [45, 15]])  # 90 m: stations 0, 30, 60
+
+
+def test_distance_to_a_segment_interior_is_exact():
+    line = [np.array([[0.0, 0.0], [1000.0, 0.0]])]
+    np.testing.assert_allclose(distances_to_lines(np.array([[500.0, 7.0], [1003.0, 4.0], [-5.0, 0.0]]), line),
+                               [7.0, 5.0, 5.0])
+
+
+def test_distances_match_brute_force_on_many_lines():
+    rng = np.random.default_rng(0)
+    lines = [np.cumsum(rng.normal(0, 8, (200, 2)), axis=0) + rng.uniform(0, 500, 2) for _ in range(5)]
+    ring = 100 * np.column_stack([np.cos(np.linspace(0, 2 * np.pi, 50)), np.sin(np.linspace(0, 2 * np.pi, 50))])
+    lines.append(ring + 250)
+    points = rng.uniform(-50, 600, (300, 2))
+    starts = np.concatenate([line[:-1] for line in lines])
+    ends = np.concatenate([line[1:] for line in lines])
+    d = ends - starts
+    t = np.clip(((points[:, None] - starts) * d).sum(-1) / (d**2).sum(-1), 0, 1)
+    brute = np.sqrt(((points[:, None] - starts - t[..., None] * d) ** 2).sum(-1)).min(1)
+    np.testing.assert_allclose(distances_to_lines(points, lines), brute, atol=1e-9)
+
+
+def test_false_coast_counts_only_the_far_part():
+    predicted = [np.array([[0.0, 0.0], [1000.0, 0.0], [1000.0, 1000.0]])]
+    reference = [np.array([[0.0, 0.0], [1000.0, 0.0]])]
+    assert false_coast_length(predicted, reference, 150.0) == pytest.approx(850.0, abs=5.0)
+
+
+def test_no_points_is_an_error():
+    with pytest.raises(ValueError, match="No evaluation points"):
+        evaluate(STRAIGHT, [])

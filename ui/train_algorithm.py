@@ -1,0 +1,190 @@
+"""Train models (coastline:trainmodels): a thin adapter over training.loop.train."""
+
+from qgis.core import (
+    QgsCoordinateReferenceSystem,
+    QgsProcessing,
+    QgsProcessingAlgorithm,
+    QgsProcessingException,
+    QgsProcessingOutputFile,
+    QgsProcessingOutputNumber,
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterFeatureSource,
+    QgsProcessingParameterFolderDestination,
+    QgsProcessingParameterMultipleLayers,
+    QgsProcessingParameterNumber,
+)
+
+from .feedback import callbacks, run_core
+from .geometry import check_projected, source_lines, source_polygons
+
+PRESET_OPTIONS = ("fast", "paper", "custom")
+PRESET_LABELS = ("Fast single model (U-Net/EfficientNet-B0, minutes on a GPU, usable on a CPU)",
+                 "Paper ensemble (the 4 models of Hurtik & Vajgl 2021, table 1)",
+                 "Custom (one model: the architecture, encoder, head and input chosen below)")
+ARCHITECTURES = ("Unet", "UnetPlusPlus", "FPN", "DeepLabV3Plus", "Linknet")
+ENCODERS = ("efficientnet-b0", "efficientnet-b1", "efficientnet-b2", "efficientnet-b3", "efficientnet-b4",
+            "resnet18", "resnet34", "mobilenet_v2")
+HEADS = ("softmax_coast", "softmax", "sigmoid")
+TRANSFORMS = ("log", "linear")
+DEVICES = ("auto", "cpu", "cuda")
+
+
+class TrainModelsAlgorithm(QgsProcessingAlgorithm):
+    RASTERS = "RASTERS"
+    COASTLINES = "COASTLINES"
+    LAND = "LAND"
+    PRESET = "PRESET"
+    ARCHITECTURE = "ARCHITECTURE"
+    ENCODER = "ENCODER"
+    HEAD = "HEAD"
+    TRANSFORM = "TRANSFORM"
+    EPOCHS = "EPOCHS"
+    STEPS = "STEPS_PER_EPOCH"
+    BATCH_SIZE = "BATCH_SIZE"
+    CROP_MIN = "CROP_MIN"
+    CROP_MAX = "CROP_MAX"
+    MODEL_SIDE = "MODEL_SIDE"
+    MOSAIC_PARTS = "MOSAIC_PARTS"
+    MOSAIC_PROBABILITY = "MOSAIC_PROBABILITY"
+    LEARNING_RATE = "LEARNING_RATE"
+    VALIDATION_SHARE = "VALIDATION_SHARE"
+    DEVICE = "DEVICE"
+    SEED = "SEED"
+    OUTPUT_FOLDER = "OUTPUT_FOLDER"
+
+    def name(self):
+        return "trainmodels"
+
+    def displayName(self):  # noqa: N802 (QGIS API)
+        return "Train models"
+
+    def createInstance(self):  # noqa: N802 (QGIS API)
+        return TrainModelsAlgorithm()
+
+    def shortHelpString(self):  # noqa: N802 (QGIS API)
+        return (
+            "Trains coastline models on your SAR rasters and coastline lines, with the reference paper's recipe "
+            "(random crops resized to the model side, flips, rotations, intensity and speckle augmentation, "
+            "Cropout, multi-sample mosaicing, a curriculum from easy to hard crops), and validates every epoch "
+            "with the coastline metric on held-out scenes (or the bottom rows of a single scene). The best epoch "
+            "of each model is kept. Writes self-describing model files (.safetensors) and ensemble.json, which "
+            "Extract coastline takes as Models. Running again into the same folder resumes from the "
+            "checkpoints; cancel saves a checkpoint and a usable model.<br><br>"
+            "<b>SAR rasters</b>: training scenes (one band, projected CRS).<br>"
+            "<b>Coastlines</b>: lines on the sea/land boundary in those scenes (any CRS; reprojected).<br>"
+            "<b>Land polygons</b>: optional; decide which side is land. Without them, the lines cut each scene "
+            "into regions and regions with median backscatter below -15 dB are sea (the log reports it).<br>"
+            "<b>Preset</b>: Fast, Paper ensemble, or Custom (architecture, encoder, head, input below).<br>"
+            "<b>Epochs, steps per epoch, batch size, learning rate</b>: the optimisation schedule "
+            "(learning rate 0 = the preset's).<br>"
+            "<b>Crop side range, model side</b>: crops of a random side in the range are resized to the model "
+            "side (the paper: 1024-1536 to 512).<br>"
+            "<b>Mosaic parts, mosaic probability</b>: multi-sample mosaicing.<br>"
+            "<b>Validation share</b>: share of scenes (or rows of a single scene) held out for validation.<br>"
+            "<b>Device</b>: auto takes the GPU when torch sees one. <b>Seed</b>: makes runs repeatable.<br>"
+            "<b>Output folder</b>: where model files, checkpoints and ensemble.json go.")
+
+    def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API)
+        def add(parameter, help_text, advanced=False):
+            parameter.setHelp(help_text)
+            if advanced:
+                parameter.setFlags(parameter.flags() | parameter.FlagAdvanced)
+            self.addParameter(parameter)
+
+        number = QgsProcessingParameterNumber
+        add(QgsProcessingParameterMultipleLayers(self.RASTERS, "SAR rasters", QgsProcessing.TypeRaster),
+            "Training scenes: one band of amplitude, projected CRS.")
+        add(QgsProcessingParameterFeatureSource(self.COASTLINES, "Coastlines", [QgsProcessing.TypeVectorLine]),
+            "The sea/land boundary in the training scenes.")
+        add(QgsProcessingParameterFeatureSource(self.LAND, "Land polygons", [QgsProcessing.TypeVectorPolygon],
+                                                optional=True), "Optional: which side of the lines is land.")
+        add(QgsProcessingParameterEnum(self.PRESET, "Preset", options=list(PRESET_LABELS), defaultValue=0),
+            "Which models to train.")
+        add(QgsProcessingParameterEnum(self.ARCHITECTURE, "Architecture (custom)", options=list(ARCHITECTURES),
+                                       defaultValue=0), "segmentation-models-pytorch architecture.", True)
+        add(QgsProcessingParameterEnum(self.ENCODER, "Encoder (custom)", options=list(ENCODERS), defaultValue=0),
+            "segmentation-models-pytorch encoder (no pretrained weights are downloaded).", True)
+        add(QgsProcessingParameterEnum(self.HEAD, "Head (custom)", options=list(HEADS), defaultValue=0),
+            "softmax_coast: sea/no-data/land/coast; softmax: sea/no-data/land; sigmoid: coast line.", True)
+        add(QgsProcessingParameterEnum(self.TRANSFORM, "Input transform (custom)", options=list(TRANSFORMS),
+                                       defaultValue=0), "log: calibrated dB window; linear: DN / 65535.", True)
+        add(number(self.EPOCHS, "Epochs", number.Integer, 20, minValue=1), "Passes of training and validation.")
+        add(number(self.STEPS, "Steps per epoch", number.Integer, 50, minValue=1), "Batches per epoch.")
+        add(number(self.BATCH_SIZE, "Batch size", number.Integer, 8, minValue=1), "Crops per step.")
+        add(number(self.CROP_MIN, "Crop side, smallest (px)", number.Integer, 1024, minValue=32),
+            "Smallest crop read from a scene before resizing.", True)
+        add(number(self.CROP_MAX, "Crop side, largest (px)", number.Integer, 1536, minValue=32),
+            "Largest crop read from a scene before resizing.", True)
+        add(number(self.MODEL_SIDE, "Model side (px)", number.Integer, 512, minValue=64),
+            "Side of the model input; a multiple of 32.", True)
+        add(number(self.MOSAIC_PARTS, "Mosaic parts", number.Integer, 4, minValue=1, maxValue=16),
+            "Rectangles a mosaiced sample is split into.", True)
+        add(number(self.MOSAIC_PROBABILITY, "Mosaic probability", number.Double, 0.5, minValue=0, maxValue=1),
+            "Chance a sample is mosaiced once the curriculum is complete.", True)
+        add(number(self.LEARNING_RATE, "Learning rate (0 = preset's)", number.Double, 0.0, minValue=0.0),
+            "Initial learning rate; lowered on plateaus of the validation score.", True)
+        add(number(self.VALIDATION_SHARE, "Validation share", number.Double, 0.2, minValue=0.0, maxValue=0.9),
+            "Share of scenes, or of a single scene's rows, held out for validation.")
+        add(QgsProcessingParameterEnum(self.DEVICE, "Device", options=list(DEVICES), defaultValue=0),
+            "auto takes the GPU when torch sees one.", True)
+        add(number(self.SEED, "Seed", number.Integer, 0, minValue=0), "Same seed, same crops and initial weights.",
+            True)
+        add(QgsProcessingParameterFolderDestination(self.OUTPUT_FOLDER, "Output folder"),
+            "Model files, checkpoints and ensemble.json; an existing run there is resumed.")
+        self.addOutput(QgsProcessingOutputFile("MANIFEST", "Ensemble manifest"))
+        self.addOutput(QgsProcessingOutputNumber("BEST_SCORE", "Best validation score (m)"))
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
+        from dataclasses import replace
+
+        from ..training.dataset import CropConfig
+        from ..training.loop import TrainConfig, TrainSource, train
+        from ..training.presets import PRESETS, MemberSpec
+
+        layers = self.parameterAsLayerList(parameters, self.RASTERS, context)
+        if not layers:
+            raise QgsProcessingException("Choose at least one SAR raster to train on.")
+        coastlines = self.parameterAsSource(parameters, self.COASTLINES, context)
+        land = self.parameterAsSource(parameters, self.LAND, context)
+        sources = []
+        for layer in layers:
+            crs = QgsCoordinateReferenceSystem(layer.crs())
+            check_projected(crs, f"The raster '{layer.name()}'")
+            polygons = source_polygons(land, crs, context) if land is not None else None
+            sources.append(TrainSource(layer.source(), source_lines(coastlines, crs, context, feedback), polygons))
+        preset = PRESET_OPTIONS[self.parameterAsEnum(parameters, self.PRESET, context)]
+        if preset == "custom":
+            head = HEADS[self.parameterAsEnum(parameters, self.HEAD, context)]
+            members = (MemberSpec(ARCHITECTURES[self.parameterAsEnum(parameters, self.ARCHITECTURE, context)],
+                                  ENCODERS[self.parameterAsEnum(parameters, self.ENCODER, context)], head,
+                                  TRANSFORMS[self.parameterAsEnum(parameters, self.TRANSFORM, context)],
+                                  "bce" if head == "sigmoid" else "dice_focal"),)
+        else:
+            members = PRESETS[preset]
+        learning_rate = self.parameterAsDouble(parameters, self.LEARNING_RATE, context)
+        if learning_rate > 0:
+            members = tuple(replace(member, learning_rate=learning_rate) for member in members)
+        crop_range = (self.parameterAsInt(parameters, self.CROP_MIN, context),
+                      self.parameterAsInt(parameters, self.CROP_MAX, context))
+        model_side = self.parameterAsInt(parameters, self.MODEL_SIDE, context)
+        if crop_range[0] > crop_range[1] or model_side % 32 or model_side > crop_range[0]:
+            raise QgsProcessingException(f"Crop sides {crop_range} must be increasing and at least the model side "
+                                         f"{model_side}, which must be a multiple of 32.")
+        config = TrainConfig(
+            members=members, epochs=self.parameterAsInt(parameters, self.EPOCHS, context),
+            steps_per_epoch=self.parameterAsInt(parameters, self.STEPS, context),
+            batch_size=self.parameterAsInt(parameters, self.BATCH_SIZE, context),
+            crop=CropConfig(model_side=model_side, crop_range=crop_range,
+                            mosaic_parts=self.parameterAsInt(parameters, self.MOSAIC_PARTS, context),
+                            mosaic_probability=self.parameterAsDouble(parameters, self.MOSAIC_PROBABILITY, context)),
+            validation_share=self.parameterAsDouble(parameters, self.VALIDATION_SHARE, context),
+            device=DEVICES[self.parameterAsEnum(parameters, self.DEVICE, context)],
+            seed=self.parameterAsInt(parameters, self.SEED, context))
+        folder = self.parameterAsString(parameters, self.OUTPUT_FOLDER, context)
+        hooks = callbacks(feedback)
+        result = run_core(lambda: train(sources, config, folder, hooks.progress, hooks.cancel, hooks.log), feedback)
+        if result is None:
+            return {}
+        scores = [member.score for member in result.members if member.score is not None]
+        return {self.OUTPUT_FOLDER: folder, "MANIFEST": str(result.manifest),
+                "BEST_SCORE": min(scores) if scores else None}
