@@ -1,0 +1,71 @@
+import numpy as np
+import pytest
+from osgeo import gdal, ogr, osr
+
+from sar_coastline.core.metric import distances_to_lines, evaluate
+from sar_coastline.core.raster import CF_DB, map_to_pixel
+from sar_coastline.core.synthetic import STYLES, generate_scene, write_scene
+
+
+@pytest.fixture(scope="module")
+def rocky():
+    return generate_scene(384, 320, seed=3, style="rocky")
+
+
+def test_same_seed_same_scene_other_seed_other_scene():
+    a, b, c = (generate_scene(256, 256, seed, "beach") for seed in (1, 1, 2))
+    np.testing.assert_array_equal(a.dn, b.dn)
+    assert not np.array_equal(a.dn, c.dn)
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_every_style_has_sea_land_and_lines(style):
+    scene = generate_scene(256, 256, seed=5, style=style)
+    assert scene.dn.dtype == np.uint16 and scene.dn.shape == (256, 256)
+    assert (scene.labels == 0).any() and (scene.labels == 2).any()
+    assert scene.truth_lines and scene.water_lines
+
+
+def test_nodata_is_dn_zero_exactly_where_labelled(rocky):
+    np.testing.assert_array_equal(rocky.dn == 0, rocky.labels == 1)
+
+
+def test_sea_is_darker_than_land(rocky):
+    db = 20 * np.log10(np.maximum(rocky.dn, 1)) + CF_DB
+    assert np.median(db[rocky.labels == 0]) < np.median(db[rocky.labels == 2]) - 3
+
+
+def test_truth_lines_follow_the_label_boundary_and_avoid_nodata(rocky):
+    boundary = (rocky.labels == 2) ^ np.roll(rocky.labels == 2, 1, axis=0)
+    boundary |= (rocky.labels == 2) ^ np.roll(rocky.labels == 2, 1, axis=1)
+    rows, cols = np.nonzero(boundary[1:-1, 1:-1])
+    gt = rocky.geotransform
+    boundary_xy = np.column_stack([gt[0] + (cols + 1) * gt[1], gt[3] + (rows + 1) * gt[5]])
+    vertices = np.concatenate(rocky.truth_lines)
+    distance = distances_to_lines(vertices, [boundary_xy[i:i + 1].repeat(2, 0) for i in range(len(boundary_xy))])
+    assert np.percentile(distance, 95) < 1.5 * 3.0
+    x, y = map_to_pixel(gt, vertices[:, 0], vertices[:, 1])
+    assert (rocky.labels[y.astype(int), x.astype(int)] != 1).all()
+
+
+def test_water_line_is_offset_by_a_plausible_tide(rocky):
+    score, _distances = evaluate(rocky.water_lines, rocky.truth_lines)
+    assert 1.0 < score.median < 40.0
+
+
+def test_written_files_are_georeferenced(tmp_path, rocky):
+    paths = write_scene(rocky, tmp_path, "rocky")
+    image = gdal.Open(str(paths.image))
+    assert image.GetGeoTransform()[1] == 3.0 and image.GetRasterBand(1).GetNoDataValue() == 0
+    assert osr.SpatialReference(wkt=image.GetProjection()).IsProjected()
+    np.testing.assert_array_equal(image.ReadAsArray(), rocky.dn)
+    truth = ogr.Open(str(paths.truth))
+    points = truth.GetLayerByName("points")
+    assert truth.GetLayerByName("coastline").GetFeatureCount() == len(rocky.truth_lines)
+    first, second = points.GetNextFeature(), points.GetNextFeature()  # features own their geometries
+    assert 20.0 < first.GetGeometryRef().Distance(second.GetGeometryRef()) <= 30.0 + 1e-6  # 30 m along the line
+
+
+def test_non_square_scene():
+    scene = generate_scene(300, 700, seed=9, style="estuary")
+    assert scene.dn.shape == (700, 300)
