@@ -13,8 +13,8 @@ from .errors import InputError
 
 @dataclass(frozen=True)
 class ClassicalParams:
-    despeckle_sigma_px: float = 3.0   # Gaussian in dB: ~30 looks for a 1-look scene
-    min_area_m2: float = 40_000.0     # islands and lakes smaller than this are speckle, not coast
+    despeckle_sigma_px: float = 2.0   # Gaussian in dB: ~12 looks for a 1-look scene
+    min_area_m2: float = 10_000.0     # islands and lakes smaller than this are speckle, not coast
     contour_band_db: float = 3.0      # dB around the threshold where the contour takes sub-pixel position
 
 

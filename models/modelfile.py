@@ -150,6 +150,8 @@ def read_meta(path: str | os.PathLike) -> ModelMeta:
             header = json.loads(handle.read(size))
     except FileNotFoundError:
         raise ModelFileError(f"The model file '{path}' does not exist.") from None
+    except OSError as error:
+        raise ModelFileError(f"Cannot read the model file '{path}': {error.strerror}.") from None
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise ModelFileError(f"'{name}' is not a safetensors model file (its header is unreadable).") from None
     metadata = header.get("__metadata__") or {}

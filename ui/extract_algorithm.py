@@ -157,7 +157,8 @@ class ExtractCoastlineAlgorithm(QgsProcessingAlgorithm):
             precision=PRECISION_OPTIONS[self.parameterAsEnum(parameters, self.PRECISION, context)],
             smoothing_sigma=self.parameterAsDouble(parameters, self.SMOOTHING, context))
         config = ExtractConfig(method=METHODS[self.parameterAsEnum(parameters, self.METHOD, context)], band=band,
-                               models=tuple(self.parameterAsFileList(parameters, self.MODELS, context)),
+                               models=tuple(self.parameterAsFileList(parameters, self.MODELS, context)
+                                            if parameters.get(self.MODELS) else ()),
                                min_length_m=self.parameterAsDouble(parameters, self.MIN_LENGTH, context),
                                inference=inference, probabilities_path=probabilities)
         hooks = callbacks(feedback)
