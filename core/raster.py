@@ -53,8 +53,9 @@ class Scene:
 
     def read(self, col: int = 0, row: int = 0, width: int | None = None, height: int | None = None) -> np.ndarray:
         """Raw band values of a window (float32), no-data as NaN."""
-        width = self.width - col if width is None else width
-        height = self.height - row if height is None else height
+        col, row = int(col), int(row)  # GDAL refuses numpy integers
+        width = self.width - col if width is None else int(width)
+        height = self.height - row if height is None else int(height)
         if self.array is not None:
             return self.mask_nodata(self.array[row:row + height, col:col + width].astype(np.float32))
         with _open(self.path) as dataset:

@@ -3,9 +3,11 @@
 Two label forms (mission step 2): `coast`, a softened line (1 on the coastline, a narrow Gaussian across it,
 0 far away), and `classes`, 0 sea / 1 no-data / 2 land (3 = coast in the 4-class variant, added on the fly).
 
-Which side of a line is sea: land polygons decide when given. Otherwise the lines (with no-data and the
-scene border) cut the scene into regions, and each region is sea when its median backscatter is below
-SEA_DB_THRESHOLD (water is dark in SAR). The rule and what it decided are reported back to the user.
+Which side of a line is sea: a land mask or land polygons decide when given. Otherwise the lines (with
+no-data and the scene border) cut the scene into regions, and each region is sea when its median
+backscatter is below the scene's Otsu threshold (water is dark in SAR; the threshold adapts to the
+scene's calibration), or below SEA_DB_THRESHOLD when the scene has a single region. The rule and what it
+decided are reported back to the user.
 """
 
 from __future__ import annotations
@@ -57,12 +59,16 @@ def polygon_mask(polygons, geotransform: tuple[float, ...], shape: tuple[int, in
 
 
 def rasterize_labels(db: np.ndarray, geotransform: tuple[float, ...], lines: list[np.ndarray],
-                     land_polygons=None, coast_sigma_px: float = COAST_SIGMA_PX) -> SceneLabels:
+                     land_polygons=None, coast_sigma_px: float = COAST_SIGMA_PX,
+                     land_mask: np.ndarray | None = None) -> SceneLabels:
     """Both label forms for one scene. `db` is its calibrated backscatter (NaN = no data)."""
     valid = np.isfinite(db)
     barrier = line_pixels(lines, geotransform, db.shape)
     notes = []
-    if land_polygons:
+    if land_mask is not None:
+        land = land_mask
+        notes.append("Sea and land sides taken from the label raster.")
+    elif land_polygons:
         land = polygon_mask(land_polygons, geotransform, db.shape)
         notes.append("Sea and land sides taken from the land polygons.")
     else:
@@ -85,13 +91,18 @@ def _land_by_regions(db: np.ndarray, valid: np.ndarray, barrier: np.ndarray, not
     if count == 0:
         return land
     medians = ndimage.median(np.nan_to_num(db, nan=-99.0), regions, index=np.arange(1, count + 1))
-    is_land = np.concatenate([[False], np.asarray(medians) >= SEA_DB_THRESHOLD])
+    threshold = SEA_DB_THRESHOLD
+    if count > 1:
+        from ..core.classical import despeckle, otsu_threshold
+
+        threshold = otsu_threshold(despeckle(db, 2.0))
+    is_land = np.concatenate([[False], np.asarray(medians) >= threshold])
     land = is_land[regions]
     # line pixels take the side of their nearest region pixel
     _distance, (nearest_rows, nearest_cols) = ndimage.distance_transform_edt(regions == 0, return_indices=True)
     land = np.where(regions == 0, land[nearest_rows, nearest_cols], land) & valid
     sea_regions = int(count - is_land[1:].sum())
     notes.append(f"No land polygons: the lines cut the scene into {count} region(s); {sea_regions} with a median "
-                 f"backscatter below {SEA_DB_THRESHOLD:g} dB were labelled sea, the others land. Give land polygons "
+                 f"backscatter below {threshold:.1f} dB were labelled sea, the others land. Give land polygons "
                  "where this rule is wrong (e.g. dark land such as wet sand, or bright wind-roughened sea).")
     return land

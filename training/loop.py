@@ -41,11 +41,16 @@ class TrainConfig:
 
 @dataclass
 class TrainSource:
-    """A training scene as the user gives it: image, coastline lines and optional land polygons (map CRS)."""
+    """A training scene as the user gives it: image, coastline lines and optional land polygons (map CRS).
+
+    `classes_path` may name a label raster (0 sea, 1 no-data, 2 land) on the image's grid, such as the
+    generator writes; it then decides the sides instead of polygons or the brightness rule.
+    """
 
     image: str
     lines: list[np.ndarray]
     land_polygons: list | None = None
+    classes_path: str | None = None
 
 
 @dataclass
@@ -99,7 +104,10 @@ def prepare_scenes(sources: Sequence[TrainSource], validation_share: float, log:
     for index, source in enumerate(sources):
         scene = open_scene(source.image)
         db = scene.read_db()
-        labels = rasterize_labels(db, scene.geotransform, source.lines, source.land_polygons)
+        land = None
+        if source.classes_path:
+            land = open_scene(source.classes_path).read() == 2  # 0 (sea) reads as no data: only land matters
+        labels = rasterize_labels(db, scene.geotransform, source.lines, source.land_polygons, land_mask=land)
         for note in labels.notes:
             log(f"{scene.name}: {note}")
         if index >= count - held_out:
@@ -230,7 +238,7 @@ def train_member(spec: MemberSpec, sampler: CropSampler, validation: Sequence[Va
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            losses.append(float(loss))
+            losses.append(loss.item())
             progress((epoch + (step + 1) / config.steps_per_epoch) / config.epochs)
         score = validate(network, meta, validation, device) if validation else float(np.mean(losses))
         scheduler.step(score)
