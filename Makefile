@@ -18,7 +18,7 @@ export QGIS_CUSTOM_CONFIG_PATH := $(PROFILE)
 export SAR_COASTLINE_VENV := $(VENV)
 export PYTHONPATH := $(ROOT)/.pkg
 
-.PHONY: help install demo test lint bench-classical bench-infer bench-infer-memory clean
+.PHONY: help install demo test lint bench-classical bench-infer bench-infer-memory bench-train train-default clean
 
 help:
 	@echo "make install  - Debian packages (QGIS, GDAL), .venv with the pinned requirements, plugin in $(PROFILE)"
@@ -27,6 +27,8 @@ help:
 	@echo "make bench-classical - accuracy and speed of the classical method on generated scenes"
 	@echo "make bench-infer     - extraction speed vs the models' forward ceiling (GPU if seen, else CPU fast)"
 	@echo "make bench-infer-memory - the same, plus peak RSS at ~25 and ~400 Mpx on the CPU"
+	@echo "make bench-train     - training input pipeline and step throughput, with and without the loader"
+	@echo "make train-default   - retrain the bundled default model on generated scenes (about an hour on 2 CPU cores)"
 
 install: $(STAMPS)/plugin
 
@@ -74,5 +76,19 @@ bench-infer: install
 bench-infer-memory: install
 	$(PY) -m sar_coastline.benchmarks.bench_infer --cpu-fast --memory
 
+bench-train: install
+	$(PY) -m sar_coastline.benchmarks.bench_train
+
+# The bundled default model: U-Net/EfficientNet-B0, sea/no-data/land/coast, scene-normalized log input, crops of
+# 512-768 px resized to 256, trained on 8 generated scenes (seeds 1000-1007; the accuracy benchmark uses others).
+TRAIN_DEFAULT_DIR := $(ROOT)/.train-default
+train-default: install
+	$(PY) -m sar_coastline.training.cli --generate 8 --generated-size 2048 --out $(TRAIN_DEFAULT_DIR) \
+	  --preset fast --epochs 24 --steps 40 --batch-size 8 --model-side 256 --crop-range 512 768 \
+	  --curriculum-epochs 8 --validation-share 0.25 --workers 1 --half --seed 0
+	mkdir -p $(ROOT)/models/default
+	cp $(TRAIN_DEFAULT_DIR)/unet_efficientnet-b0_softmax_coast_log.safetensors $(TRAIN_DEFAULT_DIR)/ensemble.json \
+	  $(ROOT)/models/default/
+
 clean:
-	rm -rf $(STAMPS) $(ROOT)/.pkg $(PROFILE) $(DEMO_DIR) $(ROOT)/.pytest_cache $(ROOT)/.ruff_cache
+	rm -rf $(STAMPS) $(ROOT)/.pkg $(PROFILE) $(DEMO_DIR) $(TRAIN_DEFAULT_DIR) $(ROOT)/.pytest_cache $(ROOT)/.ruff_cache

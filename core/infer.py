@@ -88,6 +88,10 @@ def stream_probabilities(scene: Scene, predictor, config: InferenceConfig, sides
     """
     import torch.nn.functional as F  # noqa: N812
 
+    if predictor.needs_scene_percentiles:
+        from .raster import scene_db_percentiles
+
+        predictor.scene_percentiles = scene_db_percentiles(scene)
     stride = config.stride
     sides = sorted({max(stride, round(side / stride) * stride) for side in sides})
     if min(sides) < predictor.model_side:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import CoastlineError, InputError
-from .raster import CF_DB
+from .raster import CF_DB, normalize_db
 
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
@@ -118,9 +118,11 @@ class EnsemblePredictor:
             network = loaded.network.to(self.device).eval()
             if self.device == "cuda":
                 network = network.to(memory_format=torch.channels_last)
-            self.networks.append((network, meta.input_transform, tuple(meta.db_window)))
+            self.networks.append((network, meta.input_transform, tuple(meta.db_window), meta.normalization))
         self.land_channel, self.land_sq_channel, self.coast_channel = first, first + 1, first + 2
         self.channels = first + 3
+        self.scene_percentiles: tuple[float, float] | None = None  # set per scene for "scene" normalization
+        self.needs_scene_percentiles = any(entry[3] == "scene" for entry in self.networks)
         self.has_land = any("land" in member.classes for member in self.members)
         self.has_coast = any("coast" in member.classes for member in self.members)
         log(f"{len(self.members)} model(s), batch {self.batch_size}, {self.precision} on {self.device}.")
@@ -154,8 +156,13 @@ class EnsemblePredictor:
                                   enabled=self.device == "cuda" and self.precision != "fp32")
         outputs = []
         with torch.inference_mode(), autocast:
-            for (network, transform, window), member in zip(self.networks, self.members):
-                batch = model_input(db, transform, window)
+            for (network, transform, window, normalization), member in zip(self.networks, self.members):
+                source = db
+                if normalization == "scene":
+                    if self.scene_percentiles is None:
+                        raise CoastlineError("A scene-normalized model needs the scene's percentiles first.")
+                    source = normalize_db(db, self.scene_percentiles, window)
+                batch = model_input(source, transform, window)
                 if self.device == "cuda":
                     batch = batch.contiguous(memory_format=torch.channels_last)
                 logits = network(batch).float()

@@ -266,3 +266,20 @@ class ProbabilityWriter:
         self.dataset = None
         if os.path.exists(self.temporary):
             os.remove(self.temporary)
+
+
+def scene_db_percentiles(scene: Scene, rows: int = 256) -> tuple[float, float]:
+    """The 2nd and 98th percentiles of valid dB, from up to `rows` evenly spaced rows of the scene."""
+    picked = np.unique(np.linspace(0, scene.height - 1, min(rows, scene.height)).astype(int))
+    values = np.concatenate([scene.read_db(0, int(row), scene.width, 1).ravel() for row in picked])
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        raise InputError(f"'{scene.name}' holds only no-data pixels.")
+    low, high = np.percentile(values, [2, 98])
+    return float(low), float(max(high, low + 1.0))
+
+
+def normalize_db(db, percentiles: tuple[float, float], window: tuple[float, float] = DB_WINDOW):
+    """Map a scene's dB percentiles onto the dB window: scenes of any gain and contrast look alike."""
+    low, high = percentiles
+    return window[0] + (db - low) * (window[1] - window[0]) / (high - low)

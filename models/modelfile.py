@@ -25,6 +25,7 @@ HEADS = {
     "softmax_coast": ("sea", "nodata", "land", "coast"),
 }
 TRANSFORMS = ("log", "linear")
+NORMALIZATIONS = ("fixed", "scene")  # scene: the scene's 2nd..98th dB percentiles mapped onto the dB window
 
 
 class ModelFileError(InputError):
@@ -44,6 +45,7 @@ class ModelMeta:
     crop_range: tuple[int, int] = (1024, 1536)
     validation_score: float | None = None
     provenance: dict = field(default_factory=dict)
+    normalization: str = "fixed"
     format: str = FORMAT
 
     def problems(self) -> list[str]:
@@ -56,6 +58,8 @@ class ModelMeta:
             found.append(f"classes {list(self.classes)} do not match the head '{self.head}' {list(HEADS[self.head])}")
         if self.input_transform not in TRANSFORMS:
             found.append(f"input transform '{self.input_transform}' is not one of {', '.join(TRANSFORMS)}")
+        if self.normalization not in NORMALIZATIONS:
+            found.append(f"normalization '{self.normalization}' is not one of {', '.join(NORMALIZATIONS)}")
         if self.in_channels != 1:
             found.append(f"in_channels is {self.in_channels}; SAR Coastline models read one band")
         if not (len(self.db_window) == 2 and self.db_window[0] < self.db_window[1]):

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..core.raster import Scene, read_padded_db
+from ..core.raster import Scene, normalize_db, read_padded_db
 from .augment import AugmentConfig, augment, mosaic
 from .labels import COAST, NODATA
 
@@ -23,8 +23,12 @@ class TrainScene:
     coast: np.ndarray  # uint8 (H, W), 0..255
     rows: tuple[int, int] = (0, -1)  # the rows crops may be centred in (validation keeps the rest)
     coast_pixels: np.ndarray = field(init=False)
+    percentiles: tuple[float, float] = field(init=False)
 
     def __post_init__(self):
+        from ..core.raster import scene_db_percentiles
+
+        self.percentiles = scene_db_percentiles(self.scene)
         last = self.scene.height if self.rows[1] < 0 else self.rows[1]
         self.rows = (self.rows[0], last)
         band = self.coast[self.rows[0]:last]
@@ -42,6 +46,7 @@ class CropConfig:
     mosaic_replace: float = 0.5  # chance each rectangle of a mosaiced sample is replaced
     coast_centred: float = 0.7  # share of coast-centred crops at the start of the curriculum
     curriculum_epochs: int = 10  # epochs to reach the full mix
+    normalization: str = "fixed"  # "scene": each scene's dB percentiles mapped onto the window (see raster)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
 
@@ -50,7 +55,8 @@ def curriculum(epoch: int, config: CropConfig) -> float:
     return min(1.0, epoch / max(1, config.curriculum_epochs))
 
 
-def read_crop(scene: TrainScene, centre_row: int, centre_col: int, side: int, model_side: int) -> dict:
+def read_crop(scene: TrainScene, centre_row: int, centre_col: int, side: int, model_side: int,
+              normalization: str = "fixed", window: tuple[float, float] = (-30.0, 5.0)) -> dict:
     """A side x side window around a centre, resized to the model side: image by NaN-aware area mean,
     classes by the class at each output pixel's centre, coast by the maximum (keeps the thin line)."""
     import torch
@@ -60,6 +66,8 @@ def read_crop(scene: TrainScene, centre_row: int, centre_col: int, side: int, mo
 
     top, left = centre_row - side // 2, centre_col - side // 2
     db = read_padded_db(scene.scene, left, top, side)
+    if normalization == "scene":
+        db = normalize_db(db, scene.percentiles, window)
     db = resize_area(torch.from_numpy(db)[None, None], model_side)[0, 0].numpy()
     centres = top + ((np.arange(model_side) + 0.5) * side / model_side).astype(int)
     columns = left + ((np.arange(model_side) + 0.5) * side / model_side).astype(int)
@@ -101,7 +109,7 @@ class CropSampler:
         else:
             row = int(rng.integers(scene.rows[0], scene.rows[1]))
             col = int(rng.integers(0, scene.scene.width))
-        return read_crop(scene, row, col, side, config.model_side)
+        return read_crop(scene, row, col, side, config.model_side, config.normalization, config.augment.db_window)
 
     def sample(self, epoch: int, index: int) -> dict:
         rng = np.random.default_rng([self.seed, epoch, index])

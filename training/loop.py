@@ -130,7 +130,7 @@ def member_meta(spec: MemberSpec, crop: CropConfig, score: float | None, provena
     return ModelMeta(architecture=spec.architecture, encoder=spec.encoder, head=spec.head,
                      classes=HEADS[spec.head], input_transform=spec.input_transform,
                      db_window=crop.augment.db_window, model_side=crop.model_side, crop_range=crop.crop_range,
-                     validation_score=score, provenance=provenance)
+                     validation_score=score, provenance=provenance, normalization=crop.normalization)
 
 
 def validate(network, meta: ModelMeta, scenes: Sequence[ValidationScene], device: str) -> float:
