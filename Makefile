@@ -18,7 +18,7 @@ export QGIS_CUSTOM_CONFIG_PATH := $(PROFILE)
 export SAR_COASTLINE_VENV := $(VENV)
 export PYTHONPATH := $(ROOT)/.pkg
 
-.PHONY: help install demo test lint bench-classical bench-infer bench-infer-memory bench-train train-default clean
+.PHONY: help install demo test lint bench-classical bench-infer bench-infer-memory bench-train bench-accuracy train-default clean
 
 help:
 	@echo "make install  - Debian packages (QGIS, GDAL), .venv with the pinned requirements, plugin in $(PROFILE)"
@@ -28,6 +28,7 @@ help:
 	@echo "make bench-infer     - extraction speed vs the models' forward ceiling (GPU if seen, else CPU fast)"
 	@echo "make bench-infer-memory - the same, plus peak RSS at ~25 and ~400 Mpx on the CPU"
 	@echo "make bench-train     - training input pipeline and step throughput, with and without the loader"
+	@echo "make bench-accuracy  - classical, paper and orientation-free methods on held-out generated scenes"
 	@echo "make train-default   - retrain the bundled default model on generated scenes (about an hour on 2 CPU cores)"
 
 install: $(STAMPS)/plugin
@@ -75,6 +76,9 @@ bench-infer: install
 
 bench-infer-memory: install
 	$(PY) -m sar_coastline.benchmarks.bench_infer --cpu-fast --memory
+
+bench-accuracy: install
+	$(PY) -m sar_coastline.benchmarks.bench_accuracy
 
 bench-train: install
 	$(PY) -m sar_coastline.benchmarks.bench_train
