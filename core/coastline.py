@@ -231,28 +231,37 @@ class OrientationFree:
             return
         valid = block[self.valid_channel] > 0.5
         land = np.where(valid, block[self.land], np.nan)
-        for contour in find_contours(land, 0.5):
-            self.pieces.append(self._piece(contour, block, top))
+        contours = find_contours(land, 0.5)
+        if not contours:
+            return
+        # Per-strip fields, computed once and sampled at every contour's vertices.
+        filled = np.nan_to_num(block[self.land], nan=0.5)
+        fields = {"gradient_row": np.gradient(filled, axis=0), "gradient_col": np.gradient(filled, axis=1),
+                  "variance": np.nan_to_num(block[self.land_var])}
+        if self.coast is not None:
+            fields["coast"] = np.nan_to_num(block[self.coast], nan=0.0)
+        for contour in contours:
+            self.pieces.append(self._piece(contour, fields, top))
 
-    def _piece(self, contour: np.ndarray, block: np.ndarray, top: int) -> Piece:
+    def _piece(self, contour: np.ndarray, fields: dict, top: int) -> Piece:
         rows, cols = contour[:, 0], contour[:, 1]
         coordinates = np.stack([rows, cols])
-        land = np.nan_to_num(block[self.land], nan=0.5)
-        gradient_row = ndimage.map_coordinates(np.gradient(land, axis=0), coordinates, order=1, mode="nearest")
-        gradient_col = ndimage.map_coordinates(np.gradient(land, axis=1), coordinates, order=1, mode="nearest")
+
+        def sample(name):
+            return ndimage.map_coordinates(fields[name], coordinates, order=1, mode="nearest")
+
+        gradient_row, gradient_col = sample("gradient_row"), sample("gradient_col")
         slope = np.hypot(gradient_row, gradient_col)
-        variance = ndimage.map_coordinates(np.nan_to_num(block[self.land_var]), coordinates, order=1, mode="nearest")
-        spread_p = np.sqrt(np.maximum(variance, 0.0))
+        spread_p = np.sqrt(np.maximum(sample("variance"), 0.0))
         spread = spread_p / np.maximum(slope, 1e-3)
         confidence = np.clip(1.0 - 2.0 * spread_p, 0.0, 1.0)
         if self.coast is not None:
-            rows, cols = self._to_ridge(block[self.coast], rows, cols, gradient_row, gradient_col, slope)
+            rows, cols = self._to_ridge(fields["coast"], rows, cols, gradient_row, gradient_col, slope)
         xy = np.column_stack([cols + 0.5, rows + top + 0.5])
         return Piece(xy, spread, confidence)
 
     def _to_ridge(self, coast, rows, cols, gradient_row, gradient_col, slope):
         """Move vertices along the gradient to the coast models' ridge where it is clear (> 0.5)."""
-        coast = np.nan_to_num(coast, nan=0.0)
         unit_row = gradient_row / np.maximum(slope, 1e-6)
         unit_col = gradient_col / np.maximum(slope, 1e-6)
         offsets = np.arange(-self.ridge_radius, self.ridge_radius + 0.25, 0.5)

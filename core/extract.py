@@ -222,7 +222,9 @@ class _KeepMask:
         self.rows.append(np.packbits(usable, axis=1))
 
     def sample(self, xy: np.ndarray) -> np.ndarray:
-        packed = np.concatenate(self.rows)
+        if len(self.rows) > 1:
+            self.rows = [np.concatenate(self.rows)]  # once, after the last strip
+        packed = self.rows[0]
         rows = np.clip(np.floor(xy[:, 1]).astype(int), 0, self.height - 1)
         cols = np.clip(np.floor(xy[:, 0]).astype(int), 0, self.width - 1)
         return (packed[rows, cols >> 3] >> (7 - (cols & 7)) & 1).astype(bool)

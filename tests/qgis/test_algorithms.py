@@ -11,9 +11,12 @@ EXTRACT = "coastline:extractcoastline"
 EVALUATE = "coastline:evaluatecoastline"
 
 
+CLASSICAL = 2  # METHOD option: these tests are about the plugin's plumbing, not a model
+
+
 def extract(tmp_path, raster, **extra):
     output = tmp_path / "coast.gpkg"
-    result = processing.run(EXTRACT, {"INPUT": str(raster), "OUTPUT": str(output), **extra})
+    result = processing.run(EXTRACT, {"INPUT": str(raster), "METHOD": CLASSICAL, "OUTPUT": str(output), **extra})
     return result, output
 
 
@@ -106,7 +109,8 @@ def test_band_choice_and_float_interpretation(provider, tmp_path):
 def test_unwritable_output_fails_before_work(provider, tmp_path):
     raster = write_raster(tmp_path / "halves.tif", two_halves_dn())
     with pytest.raises(QgsProcessingException, match="does not exist or is not writable"):
-        processing.run(EXTRACT, {"INPUT": str(raster), "OUTPUT": str(tmp_path / "missing" / "coast.gpkg")})
+        processing.run(EXTRACT, {"INPUT": str(raster), "METHOD": CLASSICAL,
+                                 "OUTPUT": str(tmp_path / "missing" / "coast.gpkg")})
 
 
 def test_cancel_leaves_no_output(provider, tmp_path):
@@ -117,6 +121,7 @@ def test_cancel_leaves_no_output(provider, tmp_path):
     feedback.progressChanged.connect(lambda _percent: feedback.cancel())
     output = tmp_path / "cancelled.gpkg"
     algorithm = provider.algorithm("extractcoastline")
-    results, ok = algorithm.run({"INPUT": str(raster), "OUTPUT": str(output)}, QgsProcessingContext(), feedback)
+    results, ok = algorithm.run({"INPUT": str(raster), "METHOD": CLASSICAL, "OUTPUT": str(output)},
+                                QgsProcessingContext(), feedback)
     assert not output.exists()
     assert "LINE_COUNT" not in results

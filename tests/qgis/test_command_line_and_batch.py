@@ -19,7 +19,7 @@ def test_qgis_process_runs_extract_and_evaluate(scene_paths, tmp_path):
 
     output = tmp_path / "coast.gpkg"
     subprocess.run([QGIS_PROCESS, "run", "coastline:extractcoastline", f"--INPUT={scene_paths.image}",
-                    f"--OUTPUT={output}"], capture_output=True, text=True, env=environment, check=True)
+                    "--METHOD=2", f"--OUTPUT={output}"], capture_output=True, text=True, env=environment, check=True)
     assert QgsVectorLayer(str(output), "coast").featureCount() > 0
     completed = subprocess.run(
         [QGIS_PROCESS, "run", "coastline:evaluatecoastline", "--json", f"--PREDICTED={output}",
@@ -46,6 +46,7 @@ def test_batch_dialog_runs_two_rows(provider, scene_paths, tmp_path, qgis_iface)
     for row, output in enumerate(outputs):
         panel.wrappers[row][panel.parameter_to_column["INPUT"]].setParameterValue(str(scene_paths.image), context)
         panel.wrappers[row][panel.parameter_to_column["MIN_LENGTH"]].setParameterValue(60 + 100 * row, context)
+        panel.wrappers[row][panel.parameter_to_column["METHOD"]].setParameterValue(2, context)  # classical
         panel.tblParameters.cellWidget(row + 1, panel.parameter_to_column["OUTPUT"]).setValue(str(output))
     dialog.runAlgorithm()
     counts = [QgsVectorLayer(str(output), "coast").featureCount() for output in outputs]
