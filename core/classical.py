@@ -22,14 +22,16 @@ def despeckle(db: np.ndarray, sigma_px: float) -> np.ndarray:
     """Gaussian filter in dB, normalised over valid pixels so no-data does not bleed in.
 
     Averaging in dB (not intensity) keeps a sea/land edge's threshold crossing where the edge is: in
-    intensity the bright side dominates and the contour drifts about one sigma seaward.
+    intensity the bright side dominates and the contour drifts about one sigma seaward. Pixels mostly
+    surrounded by data get a value even if they had none (isolated no-data specks are filled); the rest
+    of the no-data stays NaN.
     """
     valid = np.isfinite(db)
     weight = ndimage.gaussian_filter(valid.astype(np.float32), sigma_px)
     smoothed = ndimage.gaussian_filter(np.where(valid, db, 0.0).astype(np.float32), sigma_px)
     with np.errstate(divide="ignore", invalid="ignore"):
         result = smoothed / weight
-    result[~valid] = np.nan
+    result[weight < 0.5] = np.nan
     return result
 
 

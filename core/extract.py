@@ -212,7 +212,8 @@ class _KeepMask:
     def add(self, valid_share: np.ndarray) -> None:
         from scipy import ndimage
 
-        usable = ndimage.minimum_filter(np.nan_to_num(valid_share) > 0.99, size=2 * self.margin + 1, mode="nearest")
+        # Cells mostly of data count: isolated no-data pixels (dead pixels) do not cut lines.
+        usable = ndimage.minimum_filter(np.nan_to_num(valid_share) > 0.5, size=2 * self.margin + 1, mode="nearest")
         usable[:, :self.margin] = usable[:, -self.margin:] = False
         first = sum(len(rows) for rows in self.rows)
         usable[:max(0, self.margin - first)] = False

@@ -20,11 +20,12 @@ def test_otsu_refuses_a_flat_scene():
         classical.otsu_threshold(np.full(100, 3.0))
 
 
-def test_despeckle_keeps_nodata_out_of_valid_pixels():
+def test_despeckle_keeps_nodata_out_of_valid_pixels_and_fills_specks():
     db = np.full((50, 50), -10.0, np.float32)
     db[:, :20] = np.nan
+    db[30, 35] = np.nan  # a dead pixel
     smoothed = classical.despeckle(db, 3.0)
-    assert np.isnan(smoothed[:, :20]).all()
+    assert np.isnan(smoothed[:, :19]).all()
     np.testing.assert_allclose(smoothed[:, 20:], -10.0, atol=1e-4)
 
 
@@ -38,7 +39,7 @@ def test_small_regions_are_removed():
 
 def test_straight_coast_is_found_where_it_is(tmp_path):
     path = write_raster(tmp_path / "halves.tif", two_halves_dn(256, 256, coast_col=100))
-    result = extract(str(path), ExtractConfig())
+    result = extract(str(path), ExtractConfig(method="classical"))
     assert len(result.lines) == 1
     line = result.lines[0]
     coast_x = 500_000.0 + 100 * 3.0
@@ -51,7 +52,7 @@ def test_straight_coast_is_found_where_it_is(tmp_path):
 def test_lines_stop_at_nodata_and_border(tmp_path):
     dn = two_halves_dn(256, 256, coast_col=100)
     dn[100:150, :] = 0
-    result = extract(str(write_raster(tmp_path / "gap.tif", dn)), ExtractConfig())
+    result = extract(str(write_raster(tmp_path / "gap.tif", dn)), ExtractConfig(method="classical"))
     assert len(result.lines) == 2
     ys = np.concatenate([line.coords[:, 1] for line in result.lines])
     row = (6_000_000.0 - ys) / 3.0
@@ -65,7 +66,7 @@ def test_lines_are_simple_and_ordered(tmp_path):
     island = (rows - 150) ** 2 + (cols - 150) ** 2 < 60**2
     db = np.where(island, -6.0, -20.0)
     dn = np.clip(np.sqrt(10 ** ((db + 83) / 10) * rng.gamma(2.0, 0.5, db.shape)), 1, 65535).astype(np.uint16)
-    result = extract(str(write_raster(tmp_path / "island.tif", dn)), ExtractConfig())
+    result = extract(str(write_raster(tmp_path / "island.tif", dn)), ExtractConfig(method="classical"))
     assert len(result.lines) == 1
     line = shapely.LineString(result.lines[0].coords)
     assert line.is_simple and line.is_ring
@@ -89,4 +90,12 @@ def test_cancel_stops_and_raises(tmp_path):
         return len(calls) > 1
 
     with pytest.raises(Cancelled):
-        extract(str(path), ExtractConfig(), cancel=cancel)
+        extract(str(path), ExtractConfig(method="classical"), cancel=cancel)
+
+
+def test_dead_pixels_do_not_cut_the_line(tmp_path):
+    dn = two_halves_dn(256, 256, coast_col=100)
+    rng = np.random.default_rng(4)
+    dn[rng.integers(0, 256, 300), rng.integers(0, 256, 300)] = 0  # scattered no-data pixels
+    result = extract(str(write_raster(tmp_path / "dead.tif", dn)), ExtractConfig(method="classical"))
+    assert len(result.lines) == 1 and result.lines[0].length_m > 0.9 * 256 * 3.0
