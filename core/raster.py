@@ -14,7 +14,6 @@ from .errors import InputError
 CF_DB = -83.0  # PALSAR-2 calibration factor: sigma0 = 10 log10(DN^2) + CF
 DB_WINDOW = (-30.0, 5.0)  # dB range mapped to [0, 1] by the log transform
 MIN_SIDE = 64  # px; smaller scenes carry too little context for any method
-TRANSFORMS = ("log", "linear")
 
 # How a band's values become sigma0 in dB; told to the user in the log.
 DN_AMPLITUDE = "dn_amplitude"
@@ -118,14 +117,12 @@ def values_to_db(values: np.ndarray, interpretation: str = DN_AMPLITUDE, cf: flo
 
 
 def log_transform(db: np.ndarray, window: tuple[float, float] = DB_WINDOW) -> np.ndarray:
-    """The method's log input: calibrated dB mapped from a fixed window to [0, 1]; NaN stays NaN."""
+    """Calibrated dB mapped from a fixed window to [0, 1] (NaN stays NaN): the models' log input, for display.
+
+    The models' own input is made on the device by core.predict.model_input.
+    """
     low, high = window
     return np.clip((db - low) / (high - low), 0.0, 1.0).astype(np.float32)
-
-
-def linear_transform(dn: np.ndarray) -> np.ndarray:
-    """The method's linear input: DN / 65535; NaN stays NaN."""
-    return np.clip(dn / 65535.0, 0.0, 1.0).astype(np.float32)
 
 
 def open_scene(path: str | os.PathLike, band: int | None = None) -> Scene:

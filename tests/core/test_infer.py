@@ -155,3 +155,23 @@ def test_command_line_writes_geopackage_and_geojson(tmp_path, tiny_models, capsy
     assert dataset.GetLayer(0).GetSpatialRef().GetAuthorityCode(None) == "32633"
     assert main([str(tmp_path / "missing.tif"), str(tmp_path / "x.gpkg")]) == 2
     assert "Cannot open" in capsys.readouterr().err
+
+
+def test_model_inputs_log_and_linear():
+    from sar_coastline.core.predict import model_input
+
+    db = torch.tensor([-20.0, float("nan"), 40.0])  # -20 dB is DN 1412.5 with CF -83
+    torch.testing.assert_close(model_input(db, "log", (-30.0, 5.0)), torch.tensor([10 / 35, 0.0, 1.0]))
+    torch.testing.assert_close(model_input(db, "linear", (-30.0, 5.0)), torch.tensor([1412.54 / 65535, 0.0, 1.0]),
+                               atol=1e-6, rtol=1e-4)
+
+
+def test_scene_normalization_removes_a_calibration_gain():
+    from sar_coastline.core.raster import normalize_db, scene_db_percentiles
+
+    scene = halves_scene()
+    brighter = array_scene((scene.array.astype(np.float64) * 2).clip(1, 65535).astype(np.uint16),
+                           scene.geotransform)  # +6 dB
+    a = normalize_db(scene.read_db(), scene_db_percentiles(scene))
+    b = normalize_db(brighter.read_db(), scene_db_percentiles(brighter))
+    np.testing.assert_allclose(a, b, atol=0.05)
