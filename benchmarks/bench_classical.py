@@ -11,7 +11,7 @@ import resource
 import tempfile
 import time
 
-from ..core.extract import ExtractConfig, extract
+from ..core.extract import CLASSICAL, ExtractConfig, extract
 from ..core.metric import evaluate
 from ..core.synthetic import generate_scene, write_scene
 
@@ -28,7 +28,7 @@ def main() -> None:
             scene = generate_scene(args.size, args.size, seed, style)
             paths = write_scene(scene, folder, f"{style}_{seed}")
             started = time.perf_counter()
-            result = extract(str(paths.image), ExtractConfig())
+            result = extract(str(paths.image), ExtractConfig(method=CLASSICAL))
             seconds = time.perf_counter() - started
             score, _distances = evaluate([line.coords for line in result.lines], scene.truth_lines)
             floor, _distances = evaluate(scene.water_lines, scene.truth_lines)

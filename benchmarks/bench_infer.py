@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ..core.extract import ExtractConfig, extract, resolve_models
+from ..core.extract import ORIENTATION_FREE, ExtractConfig, extract, resolve_models
 from ..core.infer import InferenceConfig
 from ..core.predict import EnsemblePredictor
 from ..core.tiling import tile_grid
@@ -86,6 +86,7 @@ def ceiling(paths, device: str, precision: str, batch_size: int, seconds: float 
     import torch
 
     predictor = EnsemblePredictor([(load_model(path), 1.0) for path in paths], device, precision, batch_size)
+    predictor.scene_percentiles = (-25.0, 0.0)  # any scene's; only the speed is measured here
     side = predictor.model_side
     batch = torch.rand(predictor.batch_size, 1, side, side) * 30 - 25  # dB
     predictor(batch)  # warm-up: kernels, cudnn autotune
@@ -134,7 +135,7 @@ def memory_probe(side: int) -> None:
         paths, _description = cpu_fast_models(folder)
         scene = scene_file(folder, side)
         largest = load_model(paths[0]).meta.crop_range[1]
-        config = ExtractConfig(models=tuple(map(str, paths)), inference=InferenceConfig(
+        config = ExtractConfig(method=ORIENTATION_FREE, models=tuple(map(str, paths)), inference=InferenceConfig(
             scales=(largest,), overlap=0.0, device="cpu", batch_size=4))
         before = peak_rss_mb()
         figures = end_to_end(scene, paths, config, folder / "coast.geojson")
@@ -180,7 +181,7 @@ def main() -> None:
         else:
             paths, description, scales = build_models(folder, TABLE_1), "table-1 ensemble, random weights", None
         scene = scene_file(folder, args.side)
-        config = ExtractConfig(models=tuple(map(str, paths)), inference=InferenceConfig(
+        config = ExtractConfig(method=ORIENTATION_FREE, models=tuple(map(str, paths)), inference=InferenceConfig(
             scales=scales, device=device, batch_size=batch_size))
         figures = end_to_end(scene, paths, config, folder / "coast.geojson")
         ceiling_mpx_s, used = ceiling(paths, device, "auto", batch_size, seconds=10 if fast else 20)

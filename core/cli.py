@@ -19,7 +19,7 @@ def main(argv=None) -> int:
     parser.add_argument("input", help="SAR raster (GDAL-readable, projected CRS)")
     parser.add_argument("output", help="lines: .gpkg, .shp or .geojson")
     parser.add_argument("--models", nargs="*", default=(), help="model files or an ensemble manifest")
-    parser.add_argument("--method", choices=METHODS, default=METHODS[0])
+    parser.add_argument("--method", choices=METHODS, default=ExtractConfig.method)
     parser.add_argument("--band", type=int)
     parser.add_argument("--scales", type=int, nargs="*", help="crop sides in pixels")
     parser.add_argument("--overlap", type=float, default=0.5)

@@ -23,7 +23,7 @@ DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "default" / 
 
 @dataclass(frozen=True)
 class ExtractConfig:
-    method: str = ORIENTATION_FREE
+    method: str = CLASSICAL  # the most accurate on bench-accuracy today; see docs/benchmarks.md
     models: tuple[str, ...] = ()  # model files and/or ensemble manifests; empty: the bundled default
     band: int | None = None
     min_length_m: float = 60.0
@@ -143,7 +143,12 @@ def _with_models(scene: Scene, config: ExtractConfig, method: str, members: list
     run.note("Models: " + ", ".join(f"{model.path.name} (weight {weight:.3g})" for model, weight in loaded) + ".")
     inference = config.inference
     predictor = EnsemblePredictor(loaded, inference.device, inference.precision, inference.batch_size, run.log)
-    sides = inference.scales or sorted({side for model, _weight in loaded for side in model.meta.scales})
+    sides = inference.scales or sorted({side for model, _weight in loaded
+                                        for side in model.meta.scales_for(scene.pixel_size)})
+    trained_at = {model.meta.pixel_size_m for model, _weight in loaded} - {None}
+    if not inference.scales and trained_at and trained_at != {scene.pixel_size}:
+        run.note(f"The models were trained on {', '.join(f'{size:g}' for size in sorted(trained_at))} m pixels and "
+                 f"this scene has {scene.pixel_size:g} m: crop sides follow the ground resolution.")
     return run_models(scene, config, method, predictor, sides, run)
 
 

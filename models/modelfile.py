@@ -46,6 +46,7 @@ class ModelMeta:
     validation_score: float | None = None
     provenance: dict = field(default_factory=dict)
     normalization: str = "fixed"
+    pixel_size_m: float | None = None  # ground pixel size of the training scenes; None: unknown
     format: str = FORMAT
 
     def problems(self) -> list[str]:
@@ -102,6 +103,16 @@ class ModelMeta:
         """Inference crop sides matching training: the ends and the middle of the crop range."""
         low, high = self.crop_range
         return tuple(sorted({low, (low + high) // 2 // 32 * 32, high}))
+
+    def scales_for(self, pixel_size_m: float) -> tuple[int, ...]:
+        """Crop sides that cover the same ground as in training on a scene of another pixel size.
+
+        Never below the model side: a coarser scene than that is read at one scene pixel per model pixel.
+        """
+        if not self.pixel_size_m or pixel_size_m <= 0:
+            return self.scales
+        factor = self.pixel_size_m / pixel_size_m
+        return tuple(sorted({max(self.model_side, round(side * factor)) for side in self.scales}))
 
 
 def create_model(meta: ModelMeta):

@@ -126,11 +126,13 @@ def prepare_scenes(sources: Sequence[TrainSource], validation_share: float, log:
     return train, validation
 
 
-def member_meta(spec: MemberSpec, crop: CropConfig, score: float | None, provenance: dict) -> ModelMeta:
+def member_meta(spec: MemberSpec, crop: CropConfig, score: float | None, provenance: dict,
+                pixel_size_m: float | None = None) -> ModelMeta:
     return ModelMeta(architecture=spec.architecture, encoder=spec.encoder, head=spec.head,
                      classes=HEADS[spec.head], input_transform=spec.input_transform,
                      db_window=crop.augment.db_window, model_side=crop.model_side, crop_range=crop.crop_range,
-                     validation_score=score, provenance=provenance, normalization=crop.normalization)
+                     validation_score=score, provenance=provenance, normalization=crop.normalization,
+                     pixel_size_m=pixel_size_m)
 
 
 def validate(network, meta: ModelMeta, scenes: Sequence[ValidationScene], device: str) -> float:
@@ -193,7 +195,12 @@ def train_member(spec: MemberSpec, sampler: CropSampler, validation: Sequence[Va
 
     device = pick_device(config.device, log)
     torch.manual_seed(config.seed)
-    meta = member_meta(spec, config.crop, None, provenance)
+    pixel_size = float(np.median([scene.scene.pixel_size for scene in sampler.scenes]))
+
+    def meta_with(score):
+        return member_meta(spec, config.crop, score, provenance, pixel_size)
+
+    meta = meta_with(None)
     network = create_model(meta).to(device)
     optimizer = _optimizer(spec, network.parameters())
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="min", factor=0.5, patience=3)
@@ -228,8 +235,7 @@ def train_member(spec: MemberSpec, sampler: CropSampler, validation: Sequence[Va
             if cancelled():
                 save_checkpoint(epoch)
                 if not model_path.exists():
-                    save_model(model_path, network, member_meta(spec, config.crop, None, provenance),
-                               config.half_precision_files)
+                    save_model(model_path, network, meta_with(None), config.half_precision_files)
                 raise Cancelled(f"Training cancelled in epoch {epoch + 1}; the checkpoint {checkpoint_path.name} "
                                 f"and the model {model_path.name} were saved. Run again to resume.")
             inputs, target = inputs.to(device), target.to(device)
@@ -245,8 +251,7 @@ def train_member(spec: MemberSpec, sampler: CropSampler, validation: Sequence[Va
         improved = best is None or score < best
         if improved:
             best = score
-            save_model(model_path, network, member_meta(spec, config.crop, score if validation else None, provenance),
-                       config.half_precision_files)
+            save_model(model_path, network, meta_with(score if validation else None), config.half_precision_files)
         history.append({"epoch": epoch + 1, "loss": round(float(np.mean(losses)), 5), "score": round(score, 3),
                         "lr": optimizer.param_groups[0]["lr"], "seconds": round(time.perf_counter() - started, 1)})
         save_checkpoint(epoch + 1)

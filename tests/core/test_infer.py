@@ -132,7 +132,8 @@ def test_cancel_stops_inference_and_leaves_no_file(tmp_path, tiny_models):
         return len(calls) > 2
 
     with pytest.raises(Cancelled):
-        extract(str(raster), ExtractConfig(models=(str(manifest),), probabilities_path=str(probabilities),
+        extract(str(raster), ExtractConfig(method="orientation_free", models=(str(manifest),),
+                                           probabilities_path=str(probabilities),
                                            inference=InferenceConfig(device="cpu", batch_size=1)), cancel=cancel)
     assert not probabilities.exists() and not list(tmp_path.glob(".*partial"))
 
@@ -150,7 +151,7 @@ def test_command_line_writes_geopackage_and_geojson(tmp_path, tiny_models, capsy
     assert len(features) == 1 and features[0]["properties"]["method"] == "classical"
     _folder, manifest = tiny_models
     assert main([str(raster), str(tmp_path / "coast.gpkg"), "--models", str(manifest), "--device", "cpu",
-                 "--min-length", "0"]) == 0
+                 "--method", "orientation_free", "--min-length", "0"]) == 0
     dataset = ogr.Open(str(tmp_path / "coast.gpkg"))
     assert dataset.GetLayer(0).GetSpatialRef().GetAuthorityCode(None) == "32633"
     assert main([str(tmp_path / "missing.tif"), str(tmp_path / "x.gpkg")]) == 2

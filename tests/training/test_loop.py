@@ -39,7 +39,8 @@ def test_two_epochs_write_a_model_that_extract_runs(sources, tmp_path):
     assert loaded.meta.provenance["data"] == ["s21.tif", "s22.tif"]
     assert [path for path, _weight in read_manifest(result.manifest)] == [member.path.resolve()]
     assert any("validation score" in line for line in logged)
-    lines = extract(sources[0].image, ExtractConfig(models=(str(result.manifest),), min_length_m=0,
+    lines = extract(sources[0].image, ExtractConfig(method="orientation_free", models=(str(result.manifest),),
+                                                     min_length_m=0,
                                                      inference=InferenceConfig(device="cpu"))).lines
     assert all(line.attributes["models"] for line in lines)
 
