@@ -40,13 +40,21 @@ def test_a_pickle_as_model_is_refused(provider, scene_paths, tmp_path):
     fake = tmp_path / "model.pt"
     fake.write_bytes(b"\x80\x04K\x01.")
     with pytest.raises(QgsProcessingException, match="Pickles can execute code"):
-        processing.run("coastline:extractcoastline", {"INPUT": str(scene_paths.image), "MODELS": [str(fake)],
-                                                      "OUTPUT": str(tmp_path / "coast.gpkg")})
+        processing.run("coastline:extractcoastline", {"INPUT": str(scene_paths.image), "METHOD": 0,
+                                                      "MODELS": [str(fake)], "OUTPUT": str(tmp_path / "coast.gpkg")})
     assert not (tmp_path / "coast.gpkg").exists()
 
 
 def test_bad_scales_are_explained(provider, scene_paths, trained, tmp_path):
     with pytest.raises(QgsProcessingException, match="whole numbers"):
-        processing.run("coastline:extractcoastline", {"INPUT": str(scene_paths.image), "SCALES": "big",
+        processing.run("coastline:extractcoastline", {"INPUT": str(scene_paths.image), "SCALES": "big", "METHOD": 0,
                                                       "MODELS": [trained["MANIFEST"]],
                                                       "OUTPUT": str(tmp_path / "coast.gpkg")})
+
+
+def test_the_bundled_model_runs_when_no_model_is_given(provider, scene_paths, tmp_path):
+    output = tmp_path / "coast.gpkg"
+    processing.run("coastline:extractcoastline", {"INPUT": str(scene_paths.image), "METHOD": 0, "DEVICE": 1,
+                                                  "OUTPUT": str(output)})
+    features = list(QgsVectorLayer(str(output), "coast").getFeatures())
+    assert features and all(feature["models"] == "unet_efficientnet-b0_softmax_coast_log" for feature in features)
