@@ -91,15 +91,14 @@ def extract(source: str | os.PathLike | Scene, config: ExtractConfig,
     scene = source if isinstance(source, Scene) else open_scene(source, config.band)
     run.note(f"{scene.name}: {scene.width} x {scene.height} px, {scene.pixel_size:g} m pixels; "
              f"{scene.describe_interpretation()}.")
-    valid_share = check_has_data(scene)
-    run.progress(2)
-
     method = config.method
     members = resolve_models(config.models) if method != CLASSICAL else []
     if method != CLASSICAL and not members:
         run.note("No model was given and no bundled model is installed: using the classical method.")
         method = CLASSICAL
     if method == CLASSICAL:
+        valid_share = check_has_data(scene)  # the model path finds out tile by tile, without a pass of its own
+        run.progress(2)
         lines = _classical(scene, config, valid_share, run)
     else:
         lines = _with_models(scene, config, method, members, run)

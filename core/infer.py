@@ -101,8 +101,10 @@ def stream_probabilities(scene: Scene, predictor, config: InferenceConfig, sides
                          prepare=predictor.variance_from_moments)
     weights = {side: blend_window(side // stride) for side in sides}
     batches = prefetch(_read_batches(scene, tiles, predictor.batch_size, predictor.model_side, stride))
+    tiles_with_data = 0
     for end, batch_tiles, windows, valid in batches:
         check_cancel()
+        tiles_with_data += len(batch_tiles)
         if batch_tiles:
             outputs = predictor(windows)
             for index, tile in enumerate(batch_tiles):
@@ -114,4 +116,7 @@ def stream_probabilities(scene: Scene, predictor, config: InferenceConfig, sides
         next_row = tiles[end].row // stride if end < len(tiles) else merger.height
         yield from merger.ready(next_row)
         progress(end / len(tiles))
+    if tiles_with_data == 0:
+        raise InputError(f"'{scene.name}' holds only no-data pixels (value {scene.nodata} or 0). Check the band "
+                         "and the no-data setting of the layer.")
     yield from merger.finish()

@@ -176,3 +176,13 @@ def test_scene_normalization_removes_a_calibration_gain():
     a = normalize_db(scene.read_db(), scene_db_percentiles(scene))
     b = normalize_db(brighter.read_db(), scene_db_percentiles(brighter))
     np.testing.assert_allclose(a, b, atol=0.05)
+
+
+def test_an_all_nodata_scene_is_refused_by_the_model_path(tiny_models):
+    from sar_coastline.core.errors import InputError
+
+    _folder, manifest = tiny_models
+    empty = array_scene(np.zeros((200, 200), np.uint16), (0.0, 3.0, 0.0, 0.0, 0.0, -3.0), name="empty")
+    with pytest.raises(InputError, match="only no-data"):
+        extract(empty, ExtractConfig(method="orientation_free", models=(str(manifest),),
+                                     inference=InferenceConfig(device="cpu")))
