@@ -1,1 +1,2 @@
-"""Model definitions, the model-file format and its metadata (later issues)."""
+"""Model files (safetensors weights + metadata), the network registry and ensemble manifests; default/ holds the
+bundled model."""

@@ -1,1 +1,1 @@
-"""Datasets, augmentation, losses and the training loop (later issues)."""
+"""Training: labels from lines and polygons, crops and augmentation, the training loop, presets, a command line."""
