@@ -304,26 +304,22 @@ def join_pieces(pieces: Sequence[Piece], decimals: int = 6) -> list[Piece]:
                 return other, other_end
         return None
 
+    def extend(line: Piece, index: int, end: int) -> Piece:
+        """Append to `line` the chain of pieces that starts at `end` of piece `index`."""
+        step = partner(index, end)
+        while step is not None:
+            other, other_end = step
+            used[other] = True
+            line = line.then(pieces[other] if other_end == 0 else pieces[other].reversed())
+            step = partner(other, 1 - other_end)
+        return line
+
     joined = []
     for index, piece in enumerate(pieces):
         if used[index]:
             continue
         used[index] = True
-        line = piece
-        # walk backwards from the start, then forwards from the end
-        start = partner(index, 0)
-        while start is not None:
-            other, other_end = start
-            used[other] = True
-            before = pieces[other] if other_end == 1 else pieces[other].reversed()
-            line = before.then(line)
-            start = partner(other, 0 if other_end == 1 else 1)
-        end = partner(index, 1)
-        while end is not None:
-            other, other_end = end
-            used[other] = True
-            after = pieces[other] if other_end == 0 else pieces[other].reversed()
-            line = line.then(after)
-            end = partner(other, 1 if other_end == 0 else 0)
-        joined.append(line)
+        forward = extend(piece, index, 1)
+        # the chain before the start: walk it on the reversed line, then turn back to the first piece's direction
+        joined.append(extend(forward.reversed(), index, 0).reversed())
     return joined
