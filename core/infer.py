@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import InputError
-from .raster import Scene, read_padded_db
+from .raster import Scene
 from .tiling import StripMerger, Tile, blend_window, tile_grid
 
 
@@ -60,23 +60,63 @@ def prefetch(items: Iterator, depth: int = 2) -> Iterator:
                 pass
 
 
-def _read_batches(scene: Scene, tiles: Sequence[Tile], batch_size: int, model_side: int, stride: int):
-    """(index after the batch, its non-empty tiles, their dB windows at the model side, valid share per cell)."""
+class DeviceRows:
+    """Scene rows in dB on the inference device, read once each, in order, and tiles cut from them.
+
+    The tile grid overlaps (each pixel is in about four windows of each scale), so reading and resizing each
+    window on the host would do that work several times and ship every window to the GPU; here each row
+    crosses once. Rows above the current tile are dropped, so memory stays at about one tile height.
+    """
+
+    def __init__(self, scene: Scene, device: str, chunk_rows: int = 256):
+        import torch
+
+        self.width, self.height = scene.width, scene.height
+        self.chunks = prefetch(scene.iter_strips(chunk_rows))  # the host reads ahead while the device works
+        self.device = device
+        self.top = 0  # scene row of self.rows[0]
+        self.rows = torch.empty((0, scene.width), dtype=torch.float32, device=device)
+
+    def window(self, tile: Tile):
+        """(side, side) dB tensor; past the scene is NaN (no data). Tiles must come in order of their row."""
+        import torch
+
+        end = min(tile.row + tile.side, self.height)
+        while self.top + self.rows.shape[0] < end:
+            _first, chunk = next(self.chunks)
+            self.rows = torch.cat([self.rows, torch.from_numpy(chunk).to(self.device)])
+        if tile.row > self.top:
+            self.rows, self.top = self.rows[tile.row - self.top:], tile.row
+        window = torch.full((tile.side, tile.side), float("nan"), device=self.device)
+        right = min(tile.col + tile.side, self.width)
+        window[:end - tile.row, :right - tile.col] = self.rows[:end - tile.row, tile.col:right]
+        return window
+
+    def close(self) -> None:
+        self.chunks.close()
+
+
+def _tile_inputs(rows: DeviceRows, tiles: Sequence[Tile], model_side: int, stride: int):
+    """The tiles that hold data, their windows resized to the model side, and their valid share per cell."""
     import torch
+    import torch.nn.functional as F  # noqa: N812
 
     from .predict import resize_area
 
-    for start in range(0, len(tiles), batch_size):
-        batch_tiles, windows, valid = [], [], []
-        for tile in tiles[start:start + batch_size]:
-            window = torch.from_numpy(read_padded_db(scene, tile.col, tile.row, tile.side))[None, None]
-            finite = torch.isfinite(window)
-            if not finite.any():
-                continue
-            batch_tiles.append(tile)
-            windows.append(resize_area(window, model_side))
-            valid.append(torch.nn.functional.adaptive_avg_pool2d(finite.float(), tile.side // stride)[0, 0].numpy())
-        yield min(start + batch_size, len(tiles)), batch_tiles, (torch.cat(windows) if windows else None), valid
+    kept, windows, valid = [], [], []
+    for tile in tiles:
+        window = rows.window(tile)[None, None]
+        finite = torch.isfinite(window)
+        cells = tile.side // stride
+        if bool(finite.all()):  # most tiles: no no-data to weigh
+            valid.append(torch.ones((1, cells, cells), device=window.device))
+        elif bool(finite.any()):
+            valid.append(F.adaptive_avg_pool2d(finite[0].float(), cells))
+        else:
+            continue
+        kept.append(tile)
+        windows.append(resize_area(window, model_side))
+    return kept, (torch.cat(windows) if windows else None), valid
 
 
 def stream_probabilities(scene: Scene, predictor, config: InferenceConfig, sides: Sequence[int],
@@ -84,8 +124,10 @@ def stream_probabilities(scene: Scene, predictor, config: InferenceConfig, sides
                          ) -> Iterator[tuple[int, np.ndarray]]:
     """Merged, smoothed maps in strips: (first grid row, array (predictor.channels + 1, rows, grid width)).
 
-    The last channel is the share of valid (not no-data) pixels in each cell.
+    The last channel is the share of valid (not no-data) pixels in each cell. Reading, resizing, merging
+    and smoothing run on the predictor's device; only finished strips come back to the host.
     """
+    import torch
     import torch.nn.functional as F  # noqa: N812
 
     if predictor.needs_scene_percentiles:
@@ -96,26 +138,33 @@ def stream_probabilities(scene: Scene, predictor, config: InferenceConfig, sides
     sides = sorted({max(stride, round(side / stride) * stride) for side in sides})
     if min(sides) < predictor.model_side:
         raise InputError(f"Scales {sides} are smaller than the model side {predictor.model_side}.")
+    device = predictor.device
     tiles = tile_grid(scene.width, scene.height, sides, config.overlap, align=stride)
     merger = StripMerger(scene.width, scene.height, predictor.channels + 1, stride, config.smoothing_sigma,
-                         prepare=predictor.variance_from_moments)
-    weights = {side: blend_window(side // stride) for side in sides}
-    batches = prefetch(_read_batches(scene, tiles, predictor.batch_size, predictor.model_side, stride))
+                         prepare=predictor.variance_from_moments, device=device)
+    weights = {side: torch.from_numpy(blend_window(side // stride)).to(device) for side in sides}
+    rows = DeviceRows(scene, device)
     tiles_with_data = 0
-    for end, batch_tiles, windows, valid in batches:
-        check_cancel()
-        tiles_with_data += len(batch_tiles)
-        if batch_tiles:
-            outputs = predictor(windows)
-            for index, tile in enumerate(batch_tiles):
-                cells = tile.side // stride
-                resized = F.interpolate(outputs[index:index + 1], size=(cells, cells), mode="bilinear",
-                                        align_corners=False)[0].cpu().numpy()
-                stacked = np.concatenate([resized, valid[index][None]])
-                merger.add(tile.col // stride, tile.row // stride, stacked, weights[tile.side])
-        next_row = tiles[end].row // stride if end < len(tiles) else merger.height
-        yield from merger.ready(next_row)
-        progress(end / len(tiles))
+    try:
+        end = 0
+        while end < len(tiles):
+            check_cancel()
+            start, end = end, min(end + predictor.batch_size, len(tiles))  # the batch size drops after an OOM
+            batch_tiles, windows, valid = _tile_inputs(rows, tiles[start:end], predictor.model_side, stride)
+            tiles_with_data += len(batch_tiles)
+            if batch_tiles:
+                outputs = predictor(windows)
+                for index, tile in enumerate(batch_tiles):
+                    cells = tile.side // stride
+                    resized = F.interpolate(outputs[index:index + 1], size=(cells, cells), mode="bilinear",
+                                            align_corners=False)[0]
+                    merger.add(tile.col // stride, tile.row // stride, torch.cat([resized, valid[index]]),
+                               weights[tile.side])
+            next_row = tiles[end].row // stride if end < len(tiles) else merger.height
+            yield from merger.ready(next_row)
+            progress(end / len(tiles))
+    finally:
+        rows.close()
     if tiles_with_data == 0:
         raise InputError(f"'{scene.name}' holds only no-data pixels (value {scene.nodata} or 0). Check the band "
                          "and the no-data setting of the layer.")

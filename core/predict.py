@@ -52,7 +52,10 @@ def resize_area(batch, side: int):
 
     if batch.shape[-1] == side:
         return batch
-    valid = torch.isfinite(batch).to(batch.dtype)
+    finite = torch.isfinite(batch)
+    if finite.all():  # the common case: a plain area mean
+        return F.adaptive_avg_pool2d(batch, side)
+    valid = finite.to(batch.dtype)
     summed = F.adaptive_avg_pool2d(torch.nan_to_num(batch, nan=0.0), side)
     fraction = F.adaptive_avg_pool2d(valid, side)
     return torch.where(fraction > 0.5, summed / fraction.clamp_min(1e-6), torch.full_like(summed, float("nan")))
@@ -127,9 +130,10 @@ class EnsemblePredictor:
         self.has_coast = any("coast" in member.classes for member in self.members)
         log(f"{len(self.members)} model(s), batch {self.batch_size}, {self.precision} on {self.device}.")
 
-    def variance_from_moments(self, block: np.ndarray) -> np.ndarray:
-        """On a merged map (channels, rows, cols): LAND_SQ becomes the variance of LAND, before any smoothing."""
-        block[self.land_sq_channel] = np.maximum(block[self.land_sq_channel] - block[self.land_channel] ** 2, 0.0)
+    def variance_from_moments(self, block):
+        """On a merged map (channels, rows, cols; array or tensor): LAND_SQ becomes the variance of LAND, before
+        any smoothing."""
+        block[self.land_sq_channel] = (block[self.land_sq_channel] - block[self.land_channel] ** 2).clip(min=0.0)
         return block
 
     def __call__(self, db_windows):

@@ -12,7 +12,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage
 
 
 @dataclass(frozen=True)
@@ -59,12 +58,16 @@ def blend_window(size: int, floor: float = 1e-3) -> np.ndarray:
 class StripMerger:
     """Accumulates tile outputs (channels, h, w) on a grid of `stride` scene pixels and emits finished strips.
 
-    Tiles must be added in order of their top row. `ready(next_row)` yields strips (first grid row, array
+    Tiles must be added in order of their top row. `ready(next_row)` yields strips (first grid row, numpy array
     (channels, rows, grid width)) whose rows, and their Gaussian halo, no tile from `next_row` on can reach.
+    The sums live on `device` (torch), so on a GPU tile outputs are merged and filtered where they were made
+    and only finished strips cross to the host.
     """
 
     def __init__(self, scene_width: int, scene_height: int, channels: int, stride: int = 1,
-                 sigma: float = 0.0, strip_rows: int = 256, prepare=None):
+                 sigma: float = 0.0, strip_rows: int = 256, prepare=None, device: str = "cpu"):
+        import torch
+
         self.stride = stride
         self.width = math.ceil(scene_width / stride)
         self.height = math.ceil(scene_height / stride)
@@ -72,22 +75,31 @@ class StripMerger:
         self.sigma = sigma
         self.halo = int(4.0 * sigma + 0.5) if sigma > 0 else 0  # scipy's default truncation radius
         self.strip_rows = strip_rows
-        self.prepare = prepare  # applied to the averaged map before the Gaussian (pointwise statistics)
+        self.prepare = prepare  # applied to the averaged map (a tensor) before the Gaussian (pointwise statistics)
+        self.device = device
         self.base = 0  # grid row of buffer row 0
         self.emitted = 0  # grid rows below this were handed out
-        self.sums = np.zeros((channels, 0, self.width), np.float32)
-        self.weights = np.zeros((0, self.width), np.float32)
+        self.sums = torch.zeros((channels, 0, self.width), dtype=torch.float32, device=device)
+        self.weights = torch.zeros((0, self.width), dtype=torch.float32, device=device)
 
     def _ensure_rows(self, end: int) -> None:
+        import torch
+
         missing = min(end, self.height) - (self.base + self.weights.shape[0])
         if missing > 0:
-            self.sums = np.concatenate([self.sums, np.zeros((self.channels, missing, self.width), np.float32)], 1)
-            self.weights = np.concatenate([self.weights, np.zeros((missing, self.width), np.float32)], 0)
+            self.sums = torch.cat([self.sums, self.sums.new_zeros((self.channels, missing, self.width))], 1)
+            self.weights = torch.cat([self.weights, self.weights.new_zeros((missing, self.width))], 0)
 
-    def add(self, grid_col: int, grid_row: int, output: np.ndarray, weight: np.ndarray) -> None:
-        """Add `output` (channels, h, w) with its weight map (h, w), both on the grid, at (grid_col, grid_row)."""
+    def add(self, grid_col: int, grid_row: int, output, weight) -> None:
+        """Add `output` (channels, h, w) with its weight map (h, w), both on the grid, at (grid_col, grid_row).
+
+        Either may be a numpy array or a tensor."""
+        import torch
+
         if grid_row < self.emitted:
             raise ValueError("tiles must be added in order of their top row")
+        output = torch.as_tensor(output, dtype=torch.float32, device=self.device)
+        weight = torch.as_tensor(weight, dtype=torch.float32, device=self.device)
         height, width = weight.shape
         rows = slice(max(grid_row, 0), min(grid_row + height, self.height))
         cols = slice(max(grid_col, 0), min(grid_col + width, self.width))
@@ -119,13 +131,13 @@ class StripMerger:
         self._ensure_rows(high)
         local = slice(low - self.base, high - self.base)
         weights = self.weights[local]
-        block = self.sums[:, local] / np.maximum(weights, 1e-12)
-        block[:, weights <= 0] = np.nan  # never covered: only past the scene, never inside it
+        block = self.sums[:, local] / weights.clamp_min(1e-12)
+        block[:, weights <= 0] = float("nan")  # never covered: only past the scene, never inside it
         if self.prepare is not None:
             block = self.prepare(block)
         if self.sigma > 0:
-            block = np.stack([_nan_gaussian(channel, self.sigma) for channel in block])
-        strip = block[:, first - low:end - low]
+            block = nan_gaussian(block, self.sigma)
+        strip = block[:, first - low:end - low].cpu().numpy()
         self.emitted = end
         keep_from = max(end - self.halo, 0) - self.base  # the next strip's upper halo stays
         self.sums = self.sums[:, keep_from:]
@@ -134,14 +146,30 @@ class StripMerger:
         return first, strip
 
 
-def _nan_gaussian(values: np.ndarray, sigma: float) -> np.ndarray:
+def gaussian_filter(block, sigma: float):
+    """scipy.ndimage.gaussian_filter(mode="nearest") over the last two axes of a (channels, rows, cols) tensor."""
+    import torch
+    import torch.nn.functional as F  # noqa: N812
+
+    radius = int(4.0 * sigma + 0.5)
+    offsets = torch.arange(-radius, radius + 1, dtype=block.dtype, device=block.device)
+    kernel = torch.exp(-0.5 * (offsets / sigma) ** 2)
+    kernel = kernel / kernel.sum()
+    values = block[:, None]
+    values = F.conv2d(F.pad(values, (radius, radius, 0, 0), mode="replicate"), kernel.view(1, 1, 1, -1))
+    values = F.conv2d(F.pad(values, (0, 0, radius, radius), mode="replicate"), kernel.view(1, 1, -1, 1))
+    return values[:, 0]
+
+
+def nan_gaussian(block, sigma: float):
     """Gaussian filter that ignores NaN (normalised convolution) and keeps NaN where it was."""
-    valid = np.isfinite(values)
-    if valid.all():
-        return ndimage.gaussian_filter(values, sigma, mode="nearest")
-    weight = ndimage.gaussian_filter(valid.astype(np.float32), sigma, mode="nearest")
-    smoothed = ndimage.gaussian_filter(np.where(valid, values, 0.0).astype(np.float32), sigma, mode="nearest")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        result = smoothed / weight
-    result[~valid] = np.nan
+    import torch
+
+    valid = torch.isfinite(block)
+    if bool(valid.all()):
+        return gaussian_filter(block, sigma)
+    weight = gaussian_filter(valid.to(block.dtype), sigma)
+    smoothed = gaussian_filter(torch.where(valid, block, torch.zeros_like(block)), sigma)
+    result = smoothed / weight
+    result[~valid] = float("nan")
     return result

@@ -186,3 +186,19 @@ def test_an_all_nodata_scene_is_refused_by_the_model_path(tiny_models):
     with pytest.raises(InputError, match="only no-data"):
         extract(empty, ExtractConfig(method="orientation_free", models=(str(manifest),),
                                      inference=InferenceConfig(device="cpu")))
+
+
+def test_device_rows_cut_the_same_windows_as_reading_each_one():
+    from sar_coastline.core.infer import DeviceRows
+    from sar_coastline.core.raster import read_padded_db
+    from sar_coastline.core.tiling import tile_grid
+
+    rng = np.random.default_rng(3)
+    dn = rng.integers(0, 4000, (300, 230)).astype(np.uint16)  # zeros are no-data
+    scene = array_scene(dn, (500_000.0, 3.0, 0.0, 6_000_000.0, 0.0, -3.0), name="noise")
+    rows = DeviceRows(scene, "cpu", chunk_rows=32)
+    tiles = tile_grid(scene.width, scene.height, [64, 96, 320], 0.5, align=2)
+    for tile in tiles:
+        np.testing.assert_array_equal(rows.window(tile).numpy(), read_padded_db(scene, tile.col, tile.row, tile.side))
+    assert rows.top == tiles[-1].row and rows.rows.shape[0] == scene.height - rows.top  # rows above were dropped
+    rows.close()
