@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.errors import CoastlineError
+from ..models.modelfile import HEADS
 from .dataset import CropConfig
 from .loop import TrainConfig, TrainSource, train
 from .presets import PRESETS
@@ -72,6 +73,7 @@ def main(argv=None) -> int:
     parser.add_argument("--out", required=True, help="output folder (model files, checkpoints, ensemble.json)")
     parser.add_argument("--preset", choices=sorted(PRESETS), default="fast")
     parser.add_argument("--encoder", help="override the preset's encoder")
+    parser.add_argument("--head", choices=sorted(HEADS), help="override the preset's head")
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--steps", type=int, default=50, help="steps per epoch")
     parser.add_argument("--batch-size", type=int, default=8)
@@ -99,6 +101,8 @@ def main(argv=None) -> int:
     members = PRESETS[args.preset]
     if args.encoder:
         members = tuple(replace(member, encoder=args.encoder) for member in members)
+    if args.head:
+        members = tuple(replace(member, head=args.head) for member in members)
     config = TrainConfig(members=members, epochs=args.epochs, steps_per_epoch=args.steps, batch_size=args.batch_size,
                          crop=CropConfig(model_side=args.model_side, crop_range=tuple(args.crop_range),
                                          normalization=args.normalization,

@@ -37,6 +37,7 @@ class TrainConfig:
     seed: int = 0
     workers: int = 0
     half_precision_files: bool = False
+    ema_decay: float = 0.99  # validated and saved weights are this running average: steadier than the last step
 
 
 @dataclass
@@ -202,8 +203,12 @@ def train_member(spec: MemberSpec, sampler: CropSampler, validation: Sequence[Va
 
     meta = meta_with(None)
     network = create_model(meta).to(device)
+    # Averaged weights (batch-norm statistics included) score far more steadily per epoch than the raw ones.
+    averaged = torch.optim.swa_utils.AveragedModel(
+        network, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(config.ema_decay), use_buffers=True)
     optimizer = _optimizer(spec, network.parameters())
-    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="min", factor=0.5, patience=3)
+    # Cosine decay per step: the noisy per-epoch validation score does not drive the learning rate.
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs * config.steps_per_epoch)
     loss_function = _loss(spec)
     checkpoint_path = folder / f"{spec.name}.checkpoint.pt"
     model_path = folder / f"{spec.name}.safetensors"
@@ -211,13 +216,14 @@ def train_member(spec: MemberSpec, sampler: CropSampler, validation: Sequence[Va
     if checkpoint_path.exists():
         state = torch.load(checkpoint_path, map_location=device, weights_only=True)
         network.load_state_dict(state["network"])
+        averaged.load_state_dict(state["averaged"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         start_epoch, best, history = state["epoch"], state["best"], json.loads(state["history"])
         log(f"{spec.name}: resumed from the checkpoint after epoch {start_epoch}.")
 
     def save_checkpoint(epoch: int) -> None:
-        torch.save({"network": network.state_dict(), "optimizer": optimizer.state_dict(),
+        torch.save({"network": network.state_dict(), "averaged": averaged.state_dict(), "optimizer": optimizer.state_dict(),
                     "scheduler": scheduler.state_dict(), "epoch": epoch, "best": best,
                     "history": json.dumps(history)}, checkpoint_path)
 
@@ -235,7 +241,7 @@ def train_member(spec: MemberSpec, sampler: CropSampler, validation: Sequence[Va
             if cancelled():
                 save_checkpoint(epoch)
                 if not model_path.exists():
-                    save_model(model_path, network, meta_with(None), config.half_precision_files)
+                    save_model(model_path, averaged.module, meta_with(None), config.half_precision_files)
                 raise Cancelled(f"Training cancelled in epoch {epoch + 1}; the checkpoint {checkpoint_path.name} "
                                 f"and the model {model_path.name} were saved. Run again to resume.")
             inputs, target = inputs.to(device), target.to(device)
@@ -244,14 +250,15 @@ def train_member(spec: MemberSpec, sampler: CropSampler, validation: Sequence[Va
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+            scheduler.step()
+            averaged.update_parameters(network)
             losses.append(loss.item())
             progress((epoch + (step + 1) / config.steps_per_epoch) / config.epochs)
-        score = validate(network, meta, validation, device) if validation else float(np.mean(losses))
-        scheduler.step(score)
+        score = validate(averaged.module, meta, validation, device) if validation else float(np.mean(losses))
         improved = best is None or score < best
         if improved:
             best = score
-            save_model(model_path, network, meta_with(score if validation else None), config.half_precision_files)
+            save_model(model_path, averaged.module, meta_with(score if validation else None), config.half_precision_files)
         history.append({"epoch": epoch + 1, "loss": round(float(np.mean(losses)), 5), "score": round(score, 3),
                         "lr": optimizer.param_groups[0]["lr"], "seconds": round(time.perf_counter() - started, 1)})
         save_checkpoint(epoch + 1)
