@@ -202,3 +202,17 @@ def test_device_rows_cut_the_same_windows_as_reading_each_one():
         np.testing.assert_array_equal(rows.window(tile).numpy(), read_padded_db(scene, tile.col, tile.row, tile.side))
     assert rows.top == tiles[-1].row and rows.rows.shape[0] == scene.height - rows.top  # rows above were dropped
     rows.close()
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_the_gpu_engine_merges_the_same_map_as_the_cpu():
+    from sar_coastline.core.infer import stream_probabilities
+
+    def merged(device):
+        predictor = EnsemblePredictor([(loaded(ThresholdNet()), 1.0)], device, precision="fp32", batch_size=8)
+        strips = stream_probabilities(halves_scene(), predictor, InferenceConfig(), SOFTMAX_META.scales,
+                                      lambda share: None, lambda: None)
+        return np.concatenate([strip for _first, strip in strips], axis=1)
+
+    np.testing.assert_allclose(merged("cuda"), merged("cpu"), atol=1e-4)

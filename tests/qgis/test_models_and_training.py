@@ -4,6 +4,9 @@ import processing
 import pytest
 from qgis.core import QgsProcessingException, QgsVectorLayer
 
+from sar_coastline.core.extract import DEFAULT_MODEL
+from sar_coastline.models.modelfile import read_manifest
+
 
 @pytest.fixture(scope="module")
 def trained(provider, scene_paths, tmp_path_factory):
@@ -57,4 +60,5 @@ def test_the_bundled_model_runs_when_no_model_is_given(provider, scene_paths, tm
     processing.run("coastline:extractcoastline", {"INPUT": str(scene_paths.image), "METHOD": 0, "DEVICE": 1,
                                                   "OUTPUT": str(output)})
     features = list(QgsVectorLayer(str(output), "coast").getFeatures())
-    assert features and all(feature["models"] == "unet_efficientnet-b0_softmax_coast_log" for feature in features)
+    bundled = ", ".join(path.stem for path, _weight in read_manifest(DEFAULT_MODEL))
+    assert features and all(feature["models"] == bundled for feature in features)
