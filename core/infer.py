@@ -136,8 +136,6 @@ def stream_probabilities(scene: Scene, predictor, config: InferenceConfig, sides
         predictor.scene_percentiles = scene_db_percentiles(scene)
     stride = config.stride
     sides = sorted({max(stride, round(side / stride) * stride) for side in sides})
-    if min(sides) < predictor.model_side:
-        raise InputError(f"Scales {sides} are smaller than the model side {predictor.model_side}.")
     device = predictor.device
     tiles = tile_grid(scene.width, scene.height, sides, config.overlap, align=stride)
     merger = StripMerger(scene.width, scene.height, predictor.channels + 1, stride, config.smoothing_sigma,

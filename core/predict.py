@@ -46,18 +46,25 @@ def model_input(db: np.ndarray, transform: str, db_window: tuple[float, float]):
 
 
 def resize_area(batch, side: int):
-    """NaN-aware area resize of (B, 1, S, S) to (B, 1, side, side): no-data does not bleed into valid pixels."""
+    """NaN-aware resize of (B, 1, S, S) to (B, 1, side, side): an area mean when shrinking, bilinear when
+    enlarging (a scene coarser than the training data); no-data does not bleed into valid pixels."""
     import torch
     import torch.nn.functional as F  # noqa: N812
 
     if batch.shape[-1] == side:
         return batch
+    shrinking = batch.shape[-1] > side
+
+    def resize(values):
+        if shrinking:
+            return F.adaptive_avg_pool2d(values, side)
+        return F.interpolate(values, size=(side, side), mode="bilinear", align_corners=False)
+
     finite = torch.isfinite(batch)
-    if finite.all():  # the common case: a plain area mean
-        return F.adaptive_avg_pool2d(batch, side)
-    valid = finite.to(batch.dtype)
-    summed = F.adaptive_avg_pool2d(torch.nan_to_num(batch, nan=0.0), side)
-    fraction = F.adaptive_avg_pool2d(valid, side)
+    if finite.all():  # the common case
+        return resize(batch)
+    summed = resize(torch.nan_to_num(batch, nan=0.0))
+    fraction = resize(finite.to(batch.dtype))
     return torch.where(fraction > 0.5, summed / fraction.clamp_min(1e-6), torch.full_like(summed, float("nan")))
 
 

@@ -25,6 +25,7 @@ HEADS = {
     "softmax_coast": ("sea", "nodata", "land", "coast"),
 }
 TRANSFORMS = ("log", "linear")
+MIN_CROP_SIDE = 32  # scene pixels: a window is never enlarged from less
 NORMALIZATIONS = ("fixed", "scene")  # scene: the scene's 2nd..98th dB percentiles mapped onto the dB window
 
 
@@ -107,12 +108,14 @@ class ModelMeta:
     def scales_for(self, pixel_size_m: float) -> tuple[int, ...]:
         """Crop sides that cover the same ground as in training on a scene of another pixel size.
 
-        Never below the model side: a coarser scene than that is read at one scene pixel per model pixel.
+        On a scene coarser than the training data they fall below the model side and windows are enlarged:
+        the model then sees the ground resolution it learned (at 10 m, a 3 m model read at 10 m per model
+        pixel misplaced the real chip's coast by 74 m; enlarged, by 20 m).
         """
         if not self.pixel_size_m or pixel_size_m <= 0:
             return self.scales
         factor = self.pixel_size_m / pixel_size_m
-        return tuple(sorted({max(self.model_side, round(side * factor)) for side in self.scales}))
+        return tuple(sorted({max(MIN_CROP_SIDE, round(side * factor)) for side in self.scales}))
 
 
 def create_model(meta: ModelMeta):

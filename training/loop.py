@@ -223,9 +223,9 @@ def train_member(spec: MemberSpec, sampler: CropSampler, validation: Sequence[Va
         log(f"{spec.name}: resumed from the checkpoint after epoch {start_epoch}.")
 
     def save_checkpoint(epoch: int) -> None:
-        torch.save({"network": network.state_dict(), "averaged": averaged.state_dict(), "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict(), "epoch": epoch, "best": best,
-                    "history": json.dumps(history)}, checkpoint_path)
+        torch.save({"network": network.state_dict(), "averaged": averaged.state_dict(),
+                    "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "epoch": epoch,
+                    "best": best, "history": json.dumps(history)}, checkpoint_path)
 
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device == "cuda")
     network.train()
@@ -258,7 +258,8 @@ def train_member(spec: MemberSpec, sampler: CropSampler, validation: Sequence[Va
         improved = best is None or score < best
         if improved:
             best = score
-            save_model(model_path, averaged.module, meta_with(score if validation else None), config.half_precision_files)
+            save_model(model_path, averaged.module, meta_with(score if validation else None),
+                       config.half_precision_files)
         history.append({"epoch": epoch + 1, "loss": round(float(np.mean(losses)), 5), "score": round(score, 3),
                         "lr": optimizer.param_groups[0]["lr"], "seconds": round(time.perf_counter() - started, 1)})
         save_checkpoint(epoch + 1)

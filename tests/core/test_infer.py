@@ -216,3 +216,15 @@ def test_the_gpu_engine_merges_the_same_map_as_the_cpu():
         return np.concatenate([strip for _first, strip in strips], axis=1)
 
     np.testing.assert_allclose(merged("cuda"), merged("cpu"), atol=1e-4)
+
+
+@pytest.mark.parametrize("side", [16, 64])
+def test_resize_keeps_no_data_apart_when_shrinking_and_enlarging(side):
+    from sar_coastline.core.predict import resize_area
+
+    window = torch.full((1, 1, 32, 32), -12.0)
+    window[..., :, :8] = float("nan")  # the left quarter is no data
+    resized = resize_area(window, side)[0, 0]
+    quarter = side // 4
+    assert torch.isnan(resized[:, :quarter - 1]).all()
+    assert torch.allclose(resized[:, quarter + 1:], torch.tensor(-12.0))  # no NaN and no dimming next to it

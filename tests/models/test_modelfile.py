@@ -117,3 +117,14 @@ def test_manifest_round_trip(tmp_path, tiny_file):
     (tmp_path / "broken.json").write_text('{"format": "other"}')
     with pytest.raises(ModelFileError, match="not an ensemble manifest"):
         read_manifest(tmp_path / "broken.json")
+
+
+def test_crop_sides_follow_the_ground_resolution_both_ways():
+    from dataclasses import replace
+
+    meta = replace(TINY, model_side=256, crop_range=(288, 448), pixel_size_m=3.0)
+    assert meta.scales == (288, 352, 448)
+    assert meta.scales_for(3.0) == (288, 352, 448)
+    assert meta.scales_for(1.5) == (576, 704, 896)
+    assert meta.scales_for(10.0) == (86, 106, 134)  # below the model side: windows are enlarged
+    assert replace(meta, pixel_size_m=None).scales_for(10.0) == (288, 352, 448)
