@@ -162,14 +162,19 @@ def gaussian_filter(block, sigma: float):
 
 
 def nan_gaussian(block, sigma: float):
-    """Gaussian filter that ignores NaN (normalised convolution) and keeps NaN where it was."""
+    """Gaussian filter that ignores NaN (normalised convolution) and keeps NaN where it was.
+
+    One channel at a time: the padded copies of a whole wide strip would multiply its memory."""
     import torch
 
-    valid = torch.isfinite(block)
-    if bool(valid.all()):
-        return gaussian_filter(block, sigma)
-    weight = gaussian_filter(valid.to(block.dtype), sigma)
-    smoothed = gaussian_filter(torch.where(valid, block, torch.zeros_like(block)), sigma)
-    result = smoothed / weight
-    result[~valid] = float("nan")
+    result = torch.empty_like(block)
+    for index, channel in enumerate(block):
+        channel = channel[None]
+        valid = torch.isfinite(channel)
+        if bool(valid.all()):
+            result[index] = gaussian_filter(channel, sigma)[0]
+            continue
+        weight = gaussian_filter(valid.to(channel.dtype), sigma)
+        smoothed = gaussian_filter(torch.where(valid, channel, torch.zeros_like(channel)), sigma) / weight
+        result[index] = torch.where(valid, smoothed, torch.full_like(smoothed, float("nan")))[0]
     return result
