@@ -85,6 +85,8 @@ def main(argv=None) -> int:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--workers", type=int, default=0)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--init", help="start from this model file's weights (fine-tuning); same network and head")
+    parser.add_argument("--learning-rate", type=float, help="override the preset's learning rate")
     parser.add_argument("--half", action="store_true", help="store weights as fp16 (half the file size)")
     args = parser.parse_args(argv)
 
@@ -103,12 +105,14 @@ def main(argv=None) -> int:
         members = tuple(replace(member, encoder=args.encoder) for member in members)
     if args.head:
         members = tuple(replace(member, head=args.head) for member in members)
+    if args.learning_rate:
+        members = tuple(replace(member, learning_rate=args.learning_rate) for member in members)
     config = TrainConfig(members=members, epochs=args.epochs, steps_per_epoch=args.steps, batch_size=args.batch_size,
                          crop=CropConfig(model_side=args.model_side, crop_range=tuple(args.crop_range),
                                          normalization=args.normalization,
                                          curriculum_epochs=args.curriculum_epochs),
                          validation_share=args.validation_share, device=args.device, seed=args.seed,
-                         workers=args.workers, half_precision_files=args.half)
+                         workers=args.workers, half_precision_files=args.half, init_from=args.init)
     try:
         result = train(sources, config, out, log=lambda message: print(message, flush=True))
     except CoastlineError as error:

@@ -38,6 +38,7 @@ class TrainConfig:
     workers: int = 0
     half_precision_files: bool = False
     ema_decay: float = 0.99  # validated and saved weights are this running average: steadier than the last step
+    init_from: str | None = None  # a model file to start from (fine-tuning); it must match the member's network
 
 
 @dataclass
@@ -174,6 +175,20 @@ def _optimizer(spec: MemberSpec, parameters):
     return torch.optim.Adam(parameters, lr=spec.learning_rate)
 
 
+def _start_weights(path: str, meta: ModelMeta):
+    """The network of a model file to fine-tune, checked against the member it starts."""
+    from ..models.modelfile import load_model
+
+    start = load_model(path)
+    ours, theirs = (meta.architecture, meta.encoder, tuple(meta.classes)), (
+        start.meta.architecture, start.meta.encoder, tuple(start.meta.classes))
+    if ours != theirs:
+        raise InputError(f"'{Path(path).name}' is a {theirs[0]}/{theirs[1]} with classes {', '.join(theirs[2])}; the "
+                         f"member to train is a {ours[0]}/{ours[1]} with classes {', '.join(ours[2])}. Choose the "
+                         "same network and head to fine-tune it.")
+    return start.network
+
+
 class _Samples:
     """Index dataset over the crop sampler, so a DataLoader can run it in worker processes."""
 
@@ -203,6 +218,9 @@ def train_member(spec: MemberSpec, sampler: CropSampler, validation: Sequence[Va
 
     meta = meta_with(None)
     network = create_model(meta).to(device)
+    if config.init_from:
+        network.load_state_dict(_start_weights(config.init_from, meta).state_dict())
+        log(f"{spec.name}: starting from the weights of {Path(config.init_from).name}.")
     # Averaged weights (batch-norm statistics included) score far more steadily per epoch than the raw ones.
     averaged = torch.optim.swa_utils.AveragedModel(
         network, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(config.ema_decay), use_buffers=True)

@@ -9,6 +9,7 @@ from qgis.core import (
     QgsProcessingOutputNumber,
     QgsProcessingParameterEnum,
     QgsProcessingParameterFeatureSource,
+    QgsProcessingParameterFile,
     QgsProcessingParameterFolderDestination,
     QgsProcessingParameterMultipleLayers,
     QgsProcessingParameterNumber,
@@ -50,6 +51,7 @@ class TrainModelsAlgorithm(QgsProcessingAlgorithm):
     VALIDATION_SHARE = "VALIDATION_SHARE"
     DEVICE = "DEVICE"
     SEED = "SEED"
+    START_MODEL = "START_MODEL"
     OUTPUT_FOLDER = "OUTPUT_FOLDER"
 
     def name(self):
@@ -82,6 +84,8 @@ class TrainModelsAlgorithm(QgsProcessingAlgorithm):
             "<b>Mosaic parts, mosaic probability</b>: multi-sample mosaicing.<br>"
             "<b>Validation share</b>: share of scenes (or rows of a single scene) held out for validation.<br>"
             "<b>Device</b>: auto takes the GPU when torch sees one. <b>Seed</b>: makes runs repeatable.<br>"
+            "<b>Start from model</b>: optional model file to fine-tune (same network and head), e.g. the bundled "
+            "default on your own scenes.<br>"
             "<b>Output folder</b>: where model files, checkpoints and ensemble.json go.")
 
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API)
@@ -122,13 +126,17 @@ class TrainModelsAlgorithm(QgsProcessingAlgorithm):
         add(number(self.MOSAIC_PROBABILITY, "Mosaic probability", number.Double, 0.5, minValue=0, maxValue=1),
             "Chance a sample is mosaiced once the curriculum is complete.", True)
         add(number(self.LEARNING_RATE, "Learning rate (0 = preset's)", number.Double, 0.0, minValue=0.0),
-            "Initial learning rate; lowered on plateaus of the validation score.", True)
+            "Initial learning rate; it decays along a cosine to zero over the run.", True)
         add(number(self.VALIDATION_SHARE, "Validation share", number.Double, 0.2, minValue=0.0, maxValue=0.9),
             "Share of scenes, or of a single scene's rows, held out for validation.")
         add(QgsProcessingParameterEnum(self.DEVICE, "Device", options=list(DEVICES), defaultValue=0),
             "auto takes the GPU when torch sees one.", True)
         add(number(self.SEED, "Seed", number.Integer, 0, minValue=0), "Same seed, same crops and initial weights.",
             True)
+        add(QgsProcessingParameterFile(self.START_MODEL, "Start from model (fine-tune)", extension="safetensors",
+                                       optional=True),
+            "Optional: a model file whose weights training starts from, such as the bundled default; it must "
+            "have the same architecture, encoder and head as the model trained.", True)
         add(QgsProcessingParameterFolderDestination(self.OUTPUT_FOLDER, "Output folder"),
             "Model files, checkpoints and ensemble.json; an existing run there is resumed.")
         self.addOutput(QgsProcessingOutputFile("MANIFEST", "Ensemble manifest"))
@@ -179,7 +187,8 @@ class TrainModelsAlgorithm(QgsProcessingAlgorithm):
                             mosaic_probability=self.parameterAsDouble(parameters, self.MOSAIC_PROBABILITY, context)),
             validation_share=self.parameterAsDouble(parameters, self.VALIDATION_SHARE, context),
             device=DEVICES[self.parameterAsEnum(parameters, self.DEVICE, context)],
-            seed=self.parameterAsInt(parameters, self.SEED, context))
+            seed=self.parameterAsInt(parameters, self.SEED, context),
+            init_from=self.parameterAsFile(parameters, self.START_MODEL, context) or None)
         folder = self.parameterAsString(parameters, self.OUTPUT_FOLDER, context)
         hooks = callbacks(feedback)
         result = run_core(lambda: train(sources, config, folder, hooks.progress, hooks.cancel, hooks.log), feedback)

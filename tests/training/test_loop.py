@@ -77,3 +77,23 @@ def test_same_seed_same_crops(sources):
     b = CropSampler(scenes, TINY.crop, seed=5).sample(3, 7)
     for key in a:
         np.testing.assert_array_equal(a[key], b[key])  # NaN (no data) compares equal here
+
+
+def test_fine_tuning_starts_from_a_model_file_and_refuses_another_network(sources, tmp_path):
+    from dataclasses import replace
+
+    import torch
+
+    from sar_coastline.core.errors import InputError
+
+    start = train(sources, replace(TINY, epochs=1), tmp_path / "start").members[0].path
+    frozen = replace(TINY, members=(replace(TINY.members[0], learning_rate=0.0),), epochs=1, init_from=str(start))
+    logged = []
+    tuned = train(sources, frozen, tmp_path / "tuned", log=logged.append).members[0].path
+    assert any("starting from the weights of" in line for line in logged)
+    before = dict(load_model(start).network.named_parameters())
+    after = dict(load_model(tuned).network.named_parameters())
+    assert all(torch.equal(before[name], after[name]) for name in before)  # learning rate 0: still the start
+    other = replace(TINY, members=(MemberSpec(encoder="resnet18", head="softmax"),), init_from=str(start))
+    with pytest.raises(InputError, match="same network and head"):
+        train(sources, other, tmp_path / "other")
