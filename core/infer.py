@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import InputError
+from .errors import CoastlineError, InputError
 from .raster import Scene
 from .tiling import StripMerger, Tile, blend_window, tile_grid
 
@@ -161,6 +161,10 @@ def stream_probabilities(scene: Scene, predictor, config: InferenceConfig, sides
             next_row = tiles[end].row // stride if end < len(tiles) else merger.height
             yield from merger.ready(next_row)
             progress(end / len(tiles))
+    except torch.cuda.OutOfMemoryError:  # the predictor copes with its own; this is the scene rows or the merger
+        raise CoastlineError(f"The GPU ran out of memory holding {scene.width} px wide strips of the scene and its "
+                             "merged map. Close other GPU programs, choose smaller scales, or choose DEVICE cpu."
+                             ) from None
     finally:
         rows.close()
     if tiles_with_data == 0:

@@ -228,3 +228,16 @@ def test_resize_keeps_no_data_apart_when_shrinking_and_enlarging(side):
     quarter = side // 4
     assert torch.isnan(resized[:, :quarter - 1]).all()
     assert torch.allclose(resized[:, quarter + 1:], torch.tensor(-12.0))  # no NaN and no dimming next to it
+
+
+def test_gpu_out_of_memory_outside_the_predictor_is_explained(monkeypatch):
+    from sar_coastline.core import infer
+    from sar_coastline.core.errors import CoastlineError
+
+    def out_of_memory(*args):
+        raise torch.cuda.OutOfMemoryError("simulated")
+
+    monkeypatch.setattr(infer.StripMerger, "add", out_of_memory)
+    predictor = EnsemblePredictor([(loaded(ThresholdNet()), 1.0)], device="cpu", batch_size=8)
+    with pytest.raises(CoastlineError, match="choose DEVICE cpu"):
+        run_engine(halves_scene(), predictor)
