@@ -21,7 +21,7 @@ class InferenceConfig:
     batch_size: int | None = None  # None: 64 on a GPU, 4 on the CPU
     device: str = "auto"
     precision: str = "auto"
-    stride: int = 2  # scene pixels per cell of the merged map; models see 2-3 scene pixels per input pixel
+    stride: int = 2  # scene pixels per cell of the merged map
     smoothing_sigma: float = 1.0  # Gaussian on the merged map, in cells (the paper's filter)
 
 

@@ -147,18 +147,25 @@ class StripMerger:
 
 
 def gaussian_filter(block, sigma: float):
-    """scipy.ndimage.gaussian_filter(mode="nearest") over the last two axes of a (channels, rows, cols) tensor."""
-    import torch
+    """scipy.ndimage.gaussian_filter(mode="nearest") over the last two axes of a (channels, rows, cols) tensor.
+
+    Weighted sums of shifted slices, not a convolution: cuDNN may run fp32 convolutions in TF32 on a GPU,
+    which would make the merged map depend on the device."""
     import torch.nn.functional as F  # noqa: N812
 
     radius = int(4.0 * sigma + 0.5)
-    offsets = torch.arange(-radius, radius + 1, dtype=block.dtype, device=block.device)
-    kernel = torch.exp(-0.5 * (offsets / sigma) ** 2)
+    kernel = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
     kernel = kernel / kernel.sum()
-    values = block[:, None]
-    values = F.conv2d(F.pad(values, (radius, radius, 0, 0), mode="replicate"), kernel.view(1, 1, 1, -1))
-    values = F.conv2d(F.pad(values, (0, 0, radius, radius), mode="replicate"), kernel.view(1, 1, -1, 1))
-    return values[:, 0]
+    def along(values, axis: int):
+        length = values.shape[axis]
+        pad = (radius, radius, 0, 0) if axis == -1 else (0, 0, radius, radius)
+        padded = F.pad(values[:, None], pad, mode="replicate")[:, 0]
+        result = padded.narrow(axis, 0, length) * float(kernel[0])
+        for offset in range(1, len(kernel)):  # in place: one accumulator, whatever the strip's width
+            result.add_(padded.narrow(axis, offset, length), alpha=float(kernel[offset]))
+        return result
+
+    return along(along(block, -1), -2)
 
 
 def nan_gaussian(block, sigma: float):

@@ -215,7 +215,7 @@ def test_the_gpu_engine_merges_the_same_map_as_the_cpu():
                                       lambda share: None, lambda: None)
         return np.concatenate([strip for _first, strip in strips], axis=1)
 
-    np.testing.assert_allclose(merged("cuda"), merged("cpu"), atol=2e-3)  # cuDNN may smooth in TF32
+    np.testing.assert_allclose(merged("cuda"), merged("cpu"), atol=1e-4)
 
 
 @pytest.mark.parametrize("side", [16, 64])
