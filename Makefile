@@ -77,8 +77,9 @@ bench-infer: install
 bench-infer-memory: install
 	$(PY) -m sar_coastline.benchmarks.bench_infer --cpu-fast --memory
 
+# BENCH_ARGS=--seed-base 3000: the second held-out set, for choosing between models without tuning on the benchmark
 bench-accuracy: install
-	$(PY) -m sar_coastline.benchmarks.bench_accuracy
+	$(PY) -m sar_coastline.benchmarks.bench_accuracy $(BENCH_ARGS)
 
 bench-train: install
 	$(PY) -m sar_coastline.benchmarks.bench_train
