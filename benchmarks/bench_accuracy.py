@@ -47,7 +47,8 @@ def main() -> None:
                         help="the same styles and sizes with seeds BASE+1..BASE+8: a second held-out set (e.g. 3000) "
                              "for decisions, so that the benchmark itself is not tuned on")
     args = parser.parse_args()
-    if TRAINING_SEED_BASE - len(SCENES) <= args.seed_base < TRAINING_SEED_BASE + MAX_TRAINING_SCENES:
+    offset = args.seed_base - BENCHMARK_SEED_BASE
+    if any(TRAINING_SEED_BASE <= seed + offset < TRAINING_SEED_BASE + MAX_TRAINING_SCENES for _, seed, _, _ in SCENES):
         parser.error(f"--seed-base {args.seed_base} would reuse training seeds ({TRAINING_SEED_BASE}+).")
     models = tuple(args.models)
     methods = [CLASSICAL]
@@ -58,7 +59,7 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         for style, seed, width, height in SCENES[:args.scenes]:
-            seed += args.seed_base - BENCHMARK_SEED_BASE
+            seed += offset
             scene = generate_scene(width, height, seed, style)
             paths = write_scene(scene, folder, f"{style}_{seed}")
             floor, _distances = evaluate(scene.water_lines, scene.truth_lines)
