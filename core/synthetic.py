@@ -36,6 +36,7 @@ class SyntheticScene:
     labels: np.ndarray
     truth_lines: list[np.ndarray]
     water_lines: list[np.ndarray]
+    visible_land: np.ndarray  # land as the image shows it: the true land moved by the tide offset
     geotransform: tuple[float, ...]
     crs_wkt: str
     style: str
@@ -135,6 +136,21 @@ def _lines(mask: np.ndarray, excluded: np.ndarray, geotransform: tuple[float, ..
     return lines
 
 
+def _excluded(nodata: np.ndarray) -> np.ndarray:
+    """Where lines are cut: no-data grown by a pixel, and the scene border."""
+    excluded = ndimage.binary_dilation(nodata, iterations=1)
+    excluded[[0, -1], :] = True
+    excluded[:, [0, -1]] = True
+    return excluded
+
+
+def shifted_water_lines(scene: SyntheticScene, pixels: int) -> list[np.ndarray]:
+    """The visible water line moved `pixels` seaward: a guess of the true line from the tide offset the
+    generator favours, which the image does not show (a benchmark reference, not a method)."""
+    grown = ndimage.distance_transform_edt(~scene.visible_land) <= pixels
+    return _lines(grown, _excluded(scene.labels == 1), scene.geotransform)
+
+
 def generate_scene(width: int, height: int, seed: int, style: str = "mixed",
                    pixel_size: float = 3.0) -> SyntheticScene:
     if style not in STYLES:
@@ -174,12 +190,10 @@ def generate_scene(width: int, height: int, seed: int, style: str = "mixed",
     labels = np.where(nodata, 1, np.where(land, 2, 0)).astype(np.uint8)
     origin = (500_000.0 + 1000.0 * int(rng.integers(0, 100)), 6_000_000.0 + 1000.0 * int(rng.integers(0, 100)))
     geotransform = (origin[0], pixel_size, 0.0, origin[1], 0.0, -pixel_size)
-    excluded = ndimage.binary_dilation(nodata, iterations=1)
-    excluded[[0, -1], :] = True
-    excluded[:, [0, -1]] = True
+    excluded = _excluded(nodata)
     return SyntheticScene(dn=dn, labels=labels, truth_lines=_lines(land, excluded, geotransform),
-                          water_lines=_lines(visible, excluded, geotransform), geotransform=geotransform,
-                          crs_wkt=_crs_wkt(), style=kind, seed=seed)
+                          water_lines=_lines(visible, excluded, geotransform), visible_land=visible,
+                          geotransform=geotransform, crs_wkt=_crs_wkt(), style=kind, seed=seed)
 
 
 def _write_raster(path: Path, array: np.ndarray, scene: SyntheticScene, nodata: int | None) -> None:

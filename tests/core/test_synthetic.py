@@ -4,7 +4,7 @@ from osgeo import gdal, ogr, osr
 
 from sar_coastline.core.metric import distances_to_lines, evaluate
 from sar_coastline.core.raster import CF_DB, map_to_pixel
-from sar_coastline.core.synthetic import STYLES, generate_scene, write_scene
+from sar_coastline.core.synthetic import STYLES, generate_scene, shifted_water_lines, write_scene
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +51,15 @@ def test_truth_lines_follow_the_label_boundary_and_avoid_nodata(rocky):
 def test_water_line_is_offset_by_a_plausible_tide(rocky):
     score, _distances = evaluate(rocky.water_lines, rocky.truth_lines)
     assert 1.0 < score.median < 40.0
+
+
+def test_shifted_water_line_moves_seaward_by_the_given_pixels(rocky):
+    unshifted = np.concatenate(shifted_water_lines(rocky, 0))
+    np.testing.assert_allclose(unshifted, np.concatenate(rocky.water_lines))
+    shifted = np.concatenate(shifted_water_lines(rocky, 4))
+    assert abs(np.median(distances_to_lines(shifted, rocky.water_lines)) - 4 * 3.0) < 2.0
+    x, y = map_to_pixel(rocky.geotransform, shifted[:, 0], shifted[:, 1])
+    assert rocky.visible_land[y.astype(int), x.astype(int)].mean() < 0.5  # off the visible land: on the sea side
 
 
 def test_written_files_are_georeferenced(tmp_path, rocky):
