@@ -38,7 +38,7 @@ SCENES = (
 BENCHMARK_SEED_BASE = 5000
 MAX_TRAINING_SCENES = 100  # make train-default generates fewer
 # The seaward shift of the visible water line that scores best on the bundled model's training scenes (seeds
-# 1000-1035, shifts of 0-7 px tried): what knowing the generator's tide offsets alone is worth.
+# 1000-1035, shifts of 0-7 px tried by benchmarks/tide_prior.py): what knowing the generator's tide offsets is worth.
 TIDE_PRIOR_PX = 2
 FLOOR = "floor (water line)"
 TIDE_PRIOR = f"water line + {TIDE_PRIOR_PX} px"
