@@ -9,6 +9,7 @@ import numpy as np
 from scipy import ndimage
 
 from .errors import InputError
+from .hooks import RunHooks
 
 
 @dataclass(frozen=True)
@@ -84,3 +85,32 @@ def land_field(db: np.ndarray, pixel_size: float, params: ClassicalParams,
     field = np.where(land, np.maximum(field, 1e-3), np.minimum(field, -1e-3)).astype(np.float32)
     field[~valid] = np.nan
     return field, threshold
+
+
+def extract_lines(scene, params: ClassicalParams, min_length_m: float, nodata_margin_px: int,
+                  hooks: RunHooks) -> list:
+    """The classical method's lines of a scene (Coastline objects in map coordinates)."""
+    from skimage.measure import find_contours
+
+    from .raster import check_has_data
+    from .vector import Coastline, border_and_nodata_exclusion, contours_to_lines
+
+    valid_share = check_has_data(scene)
+    hooks.progress(2)
+    db = np.empty((scene.height, scene.width), np.float32)
+    for row, strip in scene.iter_strips():
+        db[row:row + len(strip)] = strip
+        hooks.check_cancel()
+    hooks.progress(20)
+    land, threshold = land_field(db, scene.pixel_size, params, hooks.check_cancel)
+    del db
+    hooks.note(f"Otsu threshold {threshold:.1f} dB on {valid_share:.0%} valid pixels.")
+    hooks.progress(60)
+    valid = np.isfinite(land)
+    contours = find_contours(np.where(valid, land, 0.0), 0.0)
+    hooks.check_cancel()
+    hooks.progress(85)
+    excluded = border_and_nodata_exclusion(valid, nodata_margin_px)
+    coords = contours_to_lines(contours, scene.geotransform, excluded, min_length_m)
+    hooks.check_cancel()
+    return [Coastline(line, {"models": "", "confidence": None, "uncertainty_m": None}) for line in coords]

@@ -6,8 +6,10 @@
 import argparse
 import sys
 
+from . import methods
 from .errors import CoastlineError
-from .extract import METHODS, ExtractConfig, extract
+from .extract import ExtractConfig, extract
+from .hooks import RunHooks
 from .infer import InferenceConfig
 from .predict import DEVICES, PRECISIONS
 from .vector import write_lines
@@ -19,15 +21,17 @@ def main(argv=None) -> int:
     parser.add_argument("input", help="SAR raster (GDAL-readable, projected CRS)")
     parser.add_argument("output", help="lines: .gpkg, .shp or .geojson")
     parser.add_argument("--models", nargs="*", default=(), help="model files or an ensemble manifest")
-    parser.add_argument("--method", choices=METHODS, default=ExtractConfig.method)
+    parser.add_argument("--method", choices=methods.names(), default=ExtractConfig.method)
     parser.add_argument("--band", type=int)
     parser.add_argument("--scales", type=int, nargs="*", help="crop sides in pixels")
-    parser.add_argument("--overlap", type=float, default=0.5)
-    parser.add_argument("--batch-size", type=int)
-    parser.add_argument("--device", choices=DEVICES, default="auto")
-    parser.add_argument("--precision", choices=PRECISIONS, default="auto")
-    parser.add_argument("--smoothing", type=float, default=1.0, help="Gaussian sigma on the merged map (cells)")
-    parser.add_argument("--min-length", type=float, default=60.0, help="metres")
+    inference = InferenceConfig()
+    parser.add_argument("--overlap", type=float, default=inference.overlap)
+    parser.add_argument("--batch-size", type=int, default=inference.batch_size)
+    parser.add_argument("--device", choices=DEVICES, default=inference.device)
+    parser.add_argument("--precision", choices=PRECISIONS, default=inference.precision)
+    parser.add_argument("--smoothing", type=float, default=inference.smoothing_sigma,
+                        help="Gaussian sigma on the merged map (cells)")
+    parser.add_argument("--min-length", type=float, default=ExtractConfig.min_length_m, help="metres")
     parser.add_argument("--probabilities", help="optional GeoTIFF of the fused probabilities")
     args = parser.parse_args(argv)
     config = ExtractConfig(
@@ -44,7 +48,8 @@ def main(argv=None) -> int:
             print(f"{percent:5.1f} %", file=sys.stderr, flush=True)
 
     try:
-        result = extract(args.input, config, progress=progress, log=lambda message: print(message, file=sys.stderr))
+        hooks = RunHooks(progress=progress, log=lambda message: print(message, file=sys.stderr))
+        result = extract(args.input, config, hooks)
         write_lines(args.output, result.lines, result.scene.crs_wkt)
     except CoastlineError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -114,10 +114,11 @@ class PaperRules:
     Landscape scenes (wider than high) take positions per column, portrait scenes per row.
     """
 
-    def __init__(self, members, grid_width: int, grid_height: int, valid_channel: int):
+    def __init__(self, members, channels, grid_width: int, grid_height: int):
         self.members = members
+        self.channels = channels
         self.portrait = grid_height > grid_width
-        self.valid_channel = valid_channel
+        self.valid_channel = channels["valid"]
         across = grid_width if not self.portrait else None
         self.best_value = [np.full(across, -np.inf) if across else None for _member in members]
         self.best_position = [np.full(across, np.nan) if across else None for _member in members]
@@ -131,7 +132,7 @@ class PaperRules:
         valid = strip[self.valid_channel] > 0.5
         for index, member in enumerate(self.members):
             if member.head == "sigmoid":
-                self._add_peaks(index, strip[member.channel("coast")], valid, first)
+                self._add_peaks(index, strip[self.channels[member.key("coast")]], valid, first)
         # The 3x3 rule needs the row below, so each strip's last row is counted with the next strip.
         if self.previous is None:
             block, top, count_from = strip, first, 0
@@ -146,7 +147,8 @@ class PaperRules:
         for index, member in enumerate(self.members):
             if member.head == "sigmoid":
                 continue
-            classes = np.argmax(block[[member.channel(name) for name in ("sea", "nodata", "land")]], axis=0)
+            classes = np.argmax(block[[self.channels[member.key(name)] for name in ("sea", "nodata", "land")]],
+                                axis=0)
             classes[~valid] = NODATA
             mask = softmax_coast_mask(classes)[count_from:count_to]
             self._add_mask(index, mask, top + count_from)
@@ -214,9 +216,9 @@ class OrientationFree:
     models are present, each vertex moves along the field's gradient to the coast ridge (sub-cell peak).
     """
 
-    def __init__(self, land: int, land_var: int, coast: int | None, valid_channel: int, grid_width: int,
-                 grid_height: int, ridge_radius: float = 3.0):
-        self.land, self.land_var, self.coast, self.valid_channel = land, land_var, coast, valid_channel
+    def __init__(self, channels, use_coast: bool, grid_width: int, grid_height: int, ridge_radius: float = 3.0):
+        self.land, self.land_var, self.valid_channel = channels["land"], channels["land_variance"], channels["valid"]
+        self.coast = channels["coast"] if use_coast else None
         self.width, self.height = grid_width, grid_height
         self.ridge_radius = ridge_radius
         self.previous: np.ndarray | None = None

@@ -1,29 +1,29 @@
-"""extract(): the one call the Extract coastline algorithm makes (and the command line, and benchmarks)."""
+"""extract(): the one call the Extract coastline algorithm makes (and the command lines, training's validation,
+and benchmarks)."""
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from . import classical
-from .errors import Cancelled, InputError
+from . import classical, methods
+from .errors import InputError
+from .hooks import RunHooks, as_hooks
 from .infer import InferenceConfig
-from .raster import Scene, check_has_data, open_scene
-from .vector import Coastline, border_and_nodata_exclusion, contours_to_lines, grid_pieces_to_lines
+from .raster import Scene, open_scene
+from .vector import Coastline, KeepMask, pieces_to_lines
 
-ORIENTATION_FREE, PAPER, CLASSICAL = "orientation_free", "paper", "classical"
-METHODS = (ORIENTATION_FREE, PAPER, CLASSICAL)
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "default" / "ensemble.json"
 
 
 @dataclass(frozen=True)
 class ExtractConfig:
-    method: str = CLASSICAL  # the most accurate on bench-accuracy today; see docs/benchmarks.md
+    method: str = methods.DEFAULT_METHOD
     models: tuple[str, ...] = ()  # model files and/or ensemble manifests; empty: the bundled default
     band: int | None = None
     min_length_m: float = 60.0
@@ -40,24 +40,7 @@ class ExtractResult:
     method: str
     seconds: float
     notes: list[str]
-
-
-class _Run:
-    """Progress, cancel and log callables in one place, so core never sees QGIS."""
-
-    def __init__(self, progress, cancel, log):
-        self.progress = progress or (lambda percent: None)
-        self.cancelled = cancel or (lambda: False)
-        self.log = log or (lambda message: None)
-        self.notes: list[str] = []
-
-    def check_cancel(self) -> None:
-        if self.cancelled():
-            raise Cancelled()
-
-    def note(self, message: str) -> None:
-        self.notes.append(message)
-        self.log(message)
+    warnings: list[str] = field(default_factory=list)
 
 
 def resolve_models(models: Sequence[str]) -> list[tuple[Path, float]]:
@@ -79,109 +62,89 @@ def resolve_models(models: Sequence[str]) -> list[tuple[Path, float]]:
     return members
 
 
-def extract(source: str | os.PathLike | Scene, config: ExtractConfig,
-            progress: Callable[[float], None] | None = None, cancel: Callable[[], bool] | None = None,
-            log: Callable[[str], None] | None = None) -> ExtractResult:
-    """Coastline lines of a SAR raster, in the raster's CRS. Raises InputError or Cancelled; writes nothing
-    but the optional probability raster."""
-    if config.method not in METHODS:
-        raise InputError(f"Unknown method '{config.method}'. Choose one of: {', '.join(METHODS)}.")
-    run = _Run(progress, cancel, log)
-    started = time.perf_counter()
-    scene = source if isinstance(source, Scene) else open_scene(source, config.band)
-    run.note(f"{scene.name}: {scene.width} x {scene.height} px, {scene.pixel_size:g} m pixels; "
-             f"{scene.describe_interpretation()}.")
-    method = config.method
-    members = resolve_models(config.models) if method != CLASSICAL else []
-    if method != CLASSICAL and not members:
-        run.note("No model was given and no bundled model is installed: using the classical method.")
-        method = CLASSICAL
-    if method == CLASSICAL:
-        valid_share = check_has_data(scene)  # the model path finds out tile by tile, without a pass of its own
-        run.progress(2)
-        lines = _classical(scene, config, valid_share, run)
-    else:
-        lines = _with_models(scene, config, method, members, run)
-    for line in lines:
-        line.attributes = {"scene": scene.name, "date": scene.acquisition_date, "method": method,
-                           **line.attributes, "length_m": round(line.length_m, 2)}
-    run.progress(100)
-    seconds = time.perf_counter() - started
-    run.note(f"{len(lines)} line(s), {sum(line.length_m for line in lines) / 1000:.2f} km in {seconds:.1f} s.")
-    return ExtractResult(scene=scene, lines=lines, method=method, seconds=seconds, notes=run.notes)
-
-
-def _classical(scene: Scene, config: ExtractConfig, valid_share: float, run: _Run) -> list[Coastline]:
-    from skimage.measure import find_contours
-
-    db = np.empty((scene.height, scene.width), np.float32)
-    for row, strip in scene.iter_strips():
-        db[row:row + len(strip)] = strip
-        run.check_cancel()
-    run.progress(20)
-    land, threshold = classical.land_field(db, scene.pixel_size, config.classical, run.check_cancel)
-    del db
-    run.note(f"Otsu threshold {threshold:.1f} dB on {valid_share:.0%} valid pixels.")
-    run.progress(60)
-    valid = np.isfinite(land)
-    contours = find_contours(np.where(valid, land, 0.0), 0.0)
-    run.check_cancel()
-    run.progress(85)
-    excluded = border_and_nodata_exclusion(valid, config.nodata_margin_px)
-    coords = contours_to_lines(contours, scene.geotransform, excluded, config.min_length_m)
-    run.check_cancel()
-    return [Coastline(line, {"models": "", "confidence": None, "uncertainty_m": None}) for line in coords]
-
-
-def _with_models(scene: Scene, config: ExtractConfig, method: str, members: list[tuple[Path, float]],
-                 run: _Run) -> list[Coastline]:
+def load_predictor(members: Sequence[tuple[Path, float]], inference: InferenceConfig, hooks: RunHooks | None = None):
+    """An EnsemblePredictor over model files: load once, then run it on any number of scenes."""
     from ..models.modelfile import load_model
     from .predict import EnsemblePredictor
 
+    hooks = as_hooks(hooks)
     loaded = [(load_model(path), weight) for path, weight in members]
-    run.note("Models: " + ", ".join(f"{model.path.name} (weight {weight:.3g})" for model, weight in loaded) + ".")
-    inference = config.inference
-    predictor = EnsemblePredictor(loaded, inference.device, inference.precision, inference.batch_size, run.log)
-    sides = inference.scales or sorted({side for model, _weight in loaded
-                                        for side in model.meta.scales_for(scene.pixel_size)})
-    trained_at = {model.meta.pixel_size_m for model, _weight in loaded} - {None}
-    if not inference.scales and trained_at and trained_at != {scene.pixel_size}:
-        run.note(f"The models were trained on {', '.join(f'{size:g}' for size in sorted(trained_at))} m pixels and "
-                 f"this scene has {scene.pixel_size:g} m: crop sides follow the ground resolution.")
-    return run_models(scene, config, method, predictor, sides, run)
+    hooks.note("Models: " + ", ".join(f"{model.path.name} (weight {weight:.3g})" for model, weight in loaded) + ".")
+    return EnsemblePredictor(loaded, inference.device, inference.precision, inference.batch_size, hooks.log)
+
+
+def model_sides(metas: Sequence, pixel_size: float, inference: InferenceConfig) -> list[int]:
+    """The crop sides a run reads: the configured scales, else the models' own, scaled to the ground resolution."""
+    if inference.scales:
+        return sorted(set(inference.scales))
+    return sorted({side for meta in metas for side in meta.scales_for(pixel_size)})
+
+
+def extract(source: str | os.PathLike | Scene, config: ExtractConfig, hooks: RunHooks | None = None,
+            predictor=None) -> ExtractResult:
+    """Coastline lines of a SAR raster, in the raster's CRS. Raises InputError or Cancelled; writes nothing
+    but the optional probability raster. `predictor` (from `load_predictor`) reuses loaded models across
+    scenes; otherwise the config's models (or the bundled default) are loaded."""
+    hooks = as_hooks(hooks)
+    method = methods.get(config.method)
+    if config.models and not method.needs_models:
+        model_methods = [f"{index} ({item.name})" for index, item in enumerate(methods.all_methods())
+                         if item.needs_models]
+        raise InputError(f"Models were given, but METHOD '{method.name}' uses no model. Choose METHOD "
+                         f"{' or '.join(model_methods)} to run them, or leave MODELS empty.")
+    started = time.perf_counter()
+    scene = source if isinstance(source, Scene) else open_scene(source, config.band)
+    hooks.note(f"{scene.name}: {scene.width} x {scene.height} px, {scene.pixel_size:g} m pixels; "
+               f"{scene.describe_interpretation()}.")
+    if method.needs_models and predictor is None:
+        members = resolve_models(config.models)
+        if members:
+            predictor = load_predictor(members, config.inference, hooks)
+        else:
+            hooks.warning("No model was given and no bundled model is installed: using the classical method.")
+            method = methods.get(methods.CLASSICAL)
+    if method.needs_models:
+        sides = model_sides(predictor.metas, scene.pixel_size, config.inference)
+        trained_at = {meta.pixel_size_m for meta in predictor.metas} - {None}
+        if not config.inference.scales and trained_at and trained_at != {scene.pixel_size}:
+            hooks.note(f"The models were trained on {', '.join(f'{size:g}' for size in sorted(trained_at))} m pixels "
+                       f"and this scene has {scene.pixel_size:g} m: crop sides follow the ground resolution.")
+        lines = run_models(scene, config, method.name, predictor, sides, hooks)
+    else:
+        lines = method.lines(scene, config, hooks)
+    for line in lines:
+        line.attributes = {"scene": scene.name, "date": scene.acquisition_date, "method": method.name,
+                           **line.attributes, "length_m": round(line.length_m, 2)}
+    hooks.progress(100)
+    seconds = time.perf_counter() - started
+    hooks.note(f"{len(lines)} line(s), {sum(line.length_m for line in lines) / 1000:.2f} km in {seconds:.1f} s.")
+    return ExtractResult(scene=scene, lines=lines, method=method.name, seconds=seconds, notes=hooks.notes,
+                         warnings=hooks.warnings)
 
 
 def run_models(scene: Scene, config: ExtractConfig, method: str, predictor, sides: Sequence[int],
-               run: _Run) -> list[Coastline]:
-    """Tiled inference with a ready predictor, then the chosen coastline rule, then vector lines."""
-    from .coastline import OrientationFree, PaperRules
-    from .infer import stream_probabilities
+               hooks: RunHooks) -> list[Coastline]:
+    """Tiled inference with a ready predictor, then the method's coastline rule, then vector lines."""
+    from .infer import merged_channels, stream_probabilities
+    from .predict import VALID
 
     inference = config.inference
     stride = inference.stride
     grid_width, grid_height = -(-scene.width // stride), -(-scene.height // stride)
-    valid_channel = predictor.channels
-    if method == ORIENTATION_FREE:
-        if not predictor.has_land:
-            raise InputError("The orientation-free method needs at least one sea/land (softmax) model; these are "
-                             "coast-only models. Choose the paper method.")
-        rule = OrientationFree(predictor.land_channel, predictor.land_sq_channel,
-                               predictor.coast_channel if predictor.has_coast else None, valid_channel,
-                               grid_width, grid_height)
-    else:
-        rule = PaperRules(predictor.members, grid_width, grid_height, valid_channel)
-    run.note(f"Scales (crop sides) {list(sides)} px, overlap {inference.overlap:g}, map stride {stride} px.")
+    channels = merged_channels(predictor)
+    rule = methods.get(method).rule(predictor, channels, grid_width, grid_height)
+    hooks.note(f"Scales (crop sides) {list(sides)} px, overlap {inference.overlap:g}, map stride {stride} px.")
 
-    keep_mask = _KeepMask(config.nodata_margin_px, stride, grid_width, grid_height)
-    writer = _probability_writer(config.probabilities_path, scene, stride, predictor)
+    keep_mask = KeepMask(config.nodata_margin_px, stride, grid_width, grid_height)
+    writer = _probability_writer(config.probabilities_path, scene, stride, predictor, channels)
     try:
         for first, strip in stream_probabilities(scene, predictor, inference, sides,
-                                                 lambda share: run.progress(2 + 88 * share), run.check_cancel):
+                                                 lambda share: hooks.progress(2 + 88 * share), hooks.check_cancel):
             rule.add(first, strip)
-            keep_mask.add(strip[valid_channel])
+            keep_mask.add(strip[channels[VALID]])
             if writer is not None:
                 writer.write(first, strip)
-        run.check_cancel()
+        hooks.check_cancel()
         if writer is not None:
             writer.close()
     except BaseException:
@@ -193,7 +156,7 @@ def run_models(scene: Scene, config: ExtractConfig, method: str, predictor, side
     cell_m = stride * scene.pixel_size
     names = ", ".join(Path(member.name).stem for member in predictor.members)
     lines = []
-    for index, coords, kept in grid_pieces_to_lines(pieces, keep, stride, scene.geotransform, config.min_length_m):
+    for index, coords, kept in pieces_to_lines(pieces, keep, stride, scene.geotransform, config.min_length_m):
         piece = pieces[index]
         lines.append(Coastline(coords, {
             "models": names,
@@ -202,47 +165,15 @@ def run_models(scene: Scene, config: ExtractConfig, method: str, predictor, side
     return lines
 
 
-class _KeepMask:
-    """Which merge-grid cells may carry a coastline: not within a margin of no-data or the scene border.
-
-    Kept as packed bits strip by strip: an eighth of a byte per cell, whatever the scene size.
-    """
-
-    def __init__(self, margin_px: int, stride: int, grid_width: int, grid_height: int):
-        self.margin = max(1, -(-margin_px // stride))
-        self.width, self.height = grid_width, grid_height
-        self.rows: list[np.ndarray] = []
-
-    def add(self, valid_share: np.ndarray) -> None:
-        from scipy import ndimage
-
-        # Cells mostly of data count: isolated no-data pixels (dead pixels) do not cut lines.
-        usable = ndimage.minimum_filter(np.nan_to_num(valid_share) > 0.5, size=2 * self.margin + 1, mode="nearest")
-        usable[:, :self.margin] = usable[:, -self.margin:] = False
-        first = sum(len(rows) for rows in self.rows)
-        usable[:max(0, self.margin - first)] = False
-        last = first + len(usable)
-        if last > self.height - self.margin:
-            usable[max(0, self.height - self.margin - first):] = False
-        self.rows.append(np.packbits(usable, axis=1))
-
-    def sample(self, xy: np.ndarray) -> np.ndarray:
-        if len(self.rows) > 1:
-            self.rows = [np.concatenate(self.rows)]  # once, after the last strip
-        packed = self.rows[0]
-        rows = np.clip(np.floor(xy[:, 1]).astype(int), 0, self.height - 1)
-        cols = np.clip(np.floor(xy[:, 0]).astype(int), 0, self.width - 1)
-        return (packed[rows, cols >> 3] >> (7 - (cols & 7)) & 1).astype(bool)
-
-
-def _probability_writer(path: str | None, scene: Scene, stride: int, predictor):
+def _probability_writer(path: str | None, scene: Scene, stride: int, predictor, channels):
     if not path:
         return None
+    from .predict import COAST, LAND
     from .raster import ProbabilityWriter
 
     bands = {}
     if predictor.has_land:
-        bands["land"] = predictor.land_channel
+        bands["land"] = channels[LAND]
     if predictor.has_coast:
-        bands["coast"] = predictor.coast_channel
+        bands["coast"] = channels[COAST]
     return ProbabilityWriter(path, scene, stride, bands)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import CoastlineError, InputError
+from .predict import VALID, MapChannels
 from .raster import Scene
 from .tiling import StripMerger, Tile, blend_window, tile_grid
 
@@ -119,26 +120,29 @@ def _tile_inputs(rows: DeviceRows, tiles: Sequence[Tile], model_side: int, strid
     return kept, (torch.cat(windows) if windows else None), valid
 
 
+def merged_channels(predictor) -> MapChannels:
+    """The channels of the merged map: the predictor's, then VALID (each cell's share of valid pixels)."""
+    return predictor.channels.plus(VALID)
+
+
 def stream_probabilities(scene: Scene, predictor, config: InferenceConfig, sides: Sequence[int],
                          progress: Callable[[float], None], check_cancel: Callable[[], None]
                          ) -> Iterator[tuple[int, np.ndarray]]:
-    """Merged, smoothed maps in strips: (first grid row, array (predictor.channels + 1, rows, grid width)).
+    """Merged, smoothed maps in strips: (first grid row, array (channels, rows, grid width)), channels named by
+    `merged_channels(predictor)`.
 
-    The last channel is the share of valid (not no-data) pixels in each cell. Reading, resizing, merging
-    and smoothing run on the predictor's device; only finished strips come back to the host.
+    Reading, resizing, merging and smoothing run on the predictor's device; only finished strips come back
+    to the host.
     """
     import torch
     import torch.nn.functional as F  # noqa: N812
 
-    if predictor.needs_scene_percentiles:
-        from .raster import scene_db_percentiles
-
-        predictor.scene_percentiles = scene_db_percentiles(scene)
+    scene_pass = predictor.start(scene)
     stride = config.stride
     sides = sorted({max(stride, round(side / stride) * stride) for side in sides})
     device = predictor.device
     tiles = tile_grid(scene.width, scene.height, sides, config.overlap, align=stride)
-    merger = StripMerger(scene.width, scene.height, predictor.channels + 1, stride, config.smoothing_sigma,
+    merger = StripMerger(scene.width, scene.height, len(merged_channels(predictor)), stride, config.smoothing_sigma,
                          prepare=predictor.variance_from_moments, device=device)
     weights = {side: torch.from_numpy(blend_window(side // stride)).to(device) for side in sides}
     rows = DeviceRows(scene, device)
@@ -147,11 +151,11 @@ def stream_probabilities(scene: Scene, predictor, config: InferenceConfig, sides
         end = 0
         while end < len(tiles):
             check_cancel()
-            start, end = end, min(end + predictor.batch_size, len(tiles))  # the batch size drops after an OOM
+            start, end = end, min(end + scene_pass.batch_size, len(tiles))  # the batch size drops after an OOM
             batch_tiles, windows, valid = _tile_inputs(rows, tiles[start:end], predictor.model_side, stride)
             tiles_with_data += len(batch_tiles)
             if batch_tiles:
-                outputs = predictor(windows)
+                outputs = predictor(windows, scene_pass)
                 for index, tile in enumerate(batch_tiles):
                     cells = tile.side // stride
                     resized = F.interpolate(outputs[index:index + 1], size=(cells, cells), mode="bilinear",

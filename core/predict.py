@@ -19,18 +19,50 @@ DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
 
+LAND, LAND_VARIANCE, COAST, VALID = "land", "land_variance", "coast", "valid"  # fused channels of the map
+
+
+@dataclass(frozen=True)
+class MapChannels:
+    """Names of a map's channels, in order: rules look channels up by name, never by position."""
+
+    names: tuple[str, ...]
+
+    def __getitem__(self, name: str) -> int:
+        if name not in self.names:
+            raise KeyError(f"The map has no channel '{name}' (it has {', '.join(self.names)}).")
+        return self.names.index(name)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.names
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def plus(self, *names: str) -> MapChannels:
+        return MapChannels(self.names + names)
+
+
 @dataclass(frozen=True)
 class MemberChannels:
-    """Where one member's class probabilities sit in the predictor's output."""
+    """One ensemble member: its head, classes and weight; `key(class)` names its channel in the map."""
 
     name: str
     head: str
     classes: tuple[str, ...]
     weight: float
-    first: int
+    index: int
 
-    def channel(self, class_name: str) -> int:
-        return self.first + self.classes.index(class_name)
+    def key(self, class_name: str) -> str:
+        return f"member{self.index}:{class_name}"
+
+
+@dataclass
+class ScenePass:
+    """What a predictor needs per scene, held by the caller: one predictor can serve several scenes at once."""
+
+    batch_size: int  # lowered after a GPU out-of-memory, for the rest of this scene
+    percentiles: tuple[float, float] | None = None  # the scene's dB percentiles, for "scene" normalization
 
 
 def model_input(db: np.ndarray, transform: str, db_window: tuple[float, float]):
@@ -98,10 +130,10 @@ def pick_precision(requested: str, device: str) -> str:
 class EnsemblePredictor:
     """Runs every member on a batch of dB windows and returns probabilities plus fused fields.
 
-    Output channels: each member's classes (MemberChannels), then LAND (weighted mean over softmax members
-    of P(land) / (P(land) + P(sea))), LAND_SQ (the same of its square; `variance_from_moments` turns the
-    merged moments into the variance of LAND over members, tiles and scales), COAST (weighted mean coast
-    probability of the members that have a coast output).
+    Output channels (`channels`, by name): each member's classes (`MemberChannels.key`), then LAND (weighted
+    mean over softmax members of P(land) / (P(land) + P(sea))), LAND_VARIANCE (the same of its square;
+    `variance_from_moments` turns the merged moments into the variance of LAND over members, tiles and
+    scales), COAST (weighted mean coast probability of the members that have a coast output).
     """
 
     def __init__(self, members: Sequence[tuple[object, float]], device: str = "auto", precision: str = "auto",
@@ -120,46 +152,55 @@ class EnsemblePredictor:
         self.batch_size = batch_size or (64 if self.device == "cuda" else 4)
         self.members = []
         self.networks = []
-        first = 0
-        for loaded, weight in members:
+        self.metas = [loaded.meta for loaded, _weight in members]
+        for index, (loaded, weight) in enumerate(members):
             meta = loaded.meta
-            self.members.append(MemberChannels(loaded.path.name, meta.head, tuple(meta.classes), weight, first))
-            first += len(meta.classes)
+            self.members.append(MemberChannels(loaded.path.name, meta.head, tuple(meta.classes), weight, index))
             network = loaded.network.to(self.device).eval()
             if self.device == "cuda":
                 network = network.to(memory_format=torch.channels_last)
             self.networks.append((network, meta.input_transform, tuple(meta.db_window), meta.normalization))
-        self.land_channel, self.land_sq_channel, self.coast_channel = first, first + 1, first + 2
-        self.channels = first + 3
-        self.scene_percentiles: tuple[float, float] | None = None  # set per scene for "scene" normalization
+        self.channels = MapChannels(tuple(member.key(name) for member in self.members for name in member.classes)
+                                    + (LAND, LAND_VARIANCE, COAST))
         self.needs_scene_percentiles = any(entry[3] == "scene" for entry in self.networks)
         self.has_land = any("land" in member.classes for member in self.members)
         self.has_coast = any("coast" in member.classes for member in self.members)
         log(f"{len(self.members)} model(s), batch {self.batch_size}, {self.precision} on {self.device}.")
 
+    def start(self, scene) -> ScenePass:
+        """The per-scene state of a run over `scene` (its dB percentiles when a member normalizes per scene)."""
+        percentiles = None
+        if self.needs_scene_percentiles:
+            from .raster import scene_db_percentiles
+
+            percentiles = scene_db_percentiles(scene)
+        return ScenePass(self.batch_size, percentiles)
+
     def variance_from_moments(self, block):
-        """On a merged map (channels, rows, cols; array or tensor): LAND_SQ becomes the variance of LAND, before
-        any smoothing."""
-        block[self.land_sq_channel] = (block[self.land_sq_channel] - block[self.land_channel] ** 2).clip(min=0.0)
+        """On a merged map (channels, rows, cols; array or tensor): LAND_VARIANCE, which holds the mean square
+        of LAND, becomes the variance of LAND, before any smoothing."""
+        land, variance = self.channels[LAND], self.channels[LAND_VARIANCE]
+        block[variance] = (block[variance] - block[land] ** 2).clip(min=0.0)
         return block
 
-    def __call__(self, db_windows):
+    def __call__(self, db_windows, scene_pass: ScenePass):
         """(B, 1, side, side) dB tensor (NaN = no data) -> (B, channels, side, side) float32 on the device."""
         import torch
 
         while True:
             try:
-                return torch.cat([self._run(part) for part in torch.split(db_windows, self.batch_size)])
+                return torch.cat([self._run(part, scene_pass.percentiles)
+                                  for part in torch.split(db_windows, scene_pass.batch_size)])
             except torch.cuda.OutOfMemoryError:
-                if self.batch_size == 1:
+                if scene_pass.batch_size == 1:
                     raise CoastlineError("The GPU ran out of memory even with batch 1. Close other GPU programs "
                                          "or choose DEVICE cpu.") from None
-                self.batch_size = max(1, self.batch_size // 2)
+                scene_pass.batch_size = max(1, scene_pass.batch_size // 2)
                 if torch.cuda.is_available():
                     torch.cuda.empty_cache()
-                self.log(f"GPU out of memory: batch size lowered to {self.batch_size}.")
+                self.log(f"GPU out of memory: batch size lowered to {scene_pass.batch_size}.")
 
-    def _run(self, db):
+    def _run(self, db, percentiles):
         import torch
 
         db = db.to(self.device, non_blocking=True)
@@ -170,9 +211,10 @@ class EnsemblePredictor:
             for (network, transform, window, normalization), member in zip(self.networks, self.members):
                 source = db
                 if normalization == "scene":
-                    if self.scene_percentiles is None:
-                        raise CoastlineError("A scene-normalized model needs the scene's percentiles first.")
-                    source = normalize_db(db, self.scene_percentiles, window)
+                    if percentiles is None:
+                        raise CoastlineError("A scene-normalized model needs the scene's percentiles: start the "
+                                             "scene with predictor.start(scene).")
+                    source = normalize_db(db, percentiles, window)
                 batch = model_input(source, transform, window)
                 if self.device == "cuda":
                     batch = batch.contiguous(memory_format=torch.channels_last)
@@ -189,15 +231,18 @@ class EnsemblePredictor:
         land_sq = torch.zeros(shape, device=probabilities.device)
         coast = torch.zeros(shape, device=probabilities.device)
         land_weight = coast_weight = 0.0
+        def channel(member, name):
+            index = self.channels[member.key(name)]
+            return probabilities[:, index:index + 1]
+
         for member in self.members:
             if "land" in member.classes:
-                p_land = probabilities[:, member.channel("land"):member.channel("land") + 1]
-                p_sea = probabilities[:, member.channel("sea"):member.channel("sea") + 1]
+                p_land, p_sea = channel(member, "land"), channel(member, "sea")
                 share = p_land / (p_land + p_sea).clamp_min(1e-6)
                 land += member.weight * share
                 land_sq += member.weight * share * share
                 land_weight += member.weight
             if "coast" in member.classes:
-                coast += member.weight * probabilities[:, member.channel("coast"):member.channel("coast") + 1]
+                coast += member.weight * channel(member, "coast")
                 coast_weight += member.weight
         return (land / max(land_weight, 1e-12), land_sq / max(land_weight, 1e-12), coast / max(coast_weight, 1e-12))

@@ -74,9 +74,10 @@ def border_and_nodata_exclusion(valid: np.ndarray, margin_px: int) -> np.ndarray
     return excluded
 
 
-def grid_pieces_to_lines(pieces, keep: list[np.ndarray], stride: int, geotransform: tuple[float, ...],
+def pieces_to_lines(pieces, keep: list[np.ndarray], stride: int, geotransform: tuple[float, ...],
                          min_length_m: float, simplify_px: float = 0.2) -> list[tuple[int, np.ndarray, np.ndarray]]:
-    """Paths on a merge grid of `stride` pixels to map lines, cut where `keep` is False.
+    """The one vectorizer: paths on a grid of `stride` scene pixels (cell corners at integers) to map lines, cut
+    where `keep` is False, shorter than `min_length_m` dropped, simplified without self-crossing.
 
     Returns (piece index, map coordinates, indices of the piece's vertices in the line) per line, so
     callers can carry per-vertex values along.
@@ -134,3 +135,38 @@ def write_lines(path: str, lines: list[Coastline], crs_wkt: str, layer_name: str
         dataset = None
     os.replace(temporary, path)
     return path
+
+
+class KeepMask:
+    """The one exclusion mask: which cells of a grid (scene pixels at `stride` 1, merged-map cells otherwise)
+    may carry a coastline: not within a margin of no-data or of the scene border.
+
+    Fed strip by strip with each cell's share of valid pixels; kept as packed bits (an eighth of a byte per
+    cell, whatever the scene size), then sampled at path vertices.
+    """
+
+    def __init__(self, margin_px: int, stride: int, grid_width: int, grid_height: int):
+        self.margin = max(1, -(-margin_px // stride))
+        self.width, self.height = grid_width, grid_height
+        self.rows: list[np.ndarray] = []
+
+    def add(self, valid_share: np.ndarray) -> None:
+        from scipy import ndimage
+
+        # Cells mostly of data count: isolated no-data pixels (dead pixels) do not cut lines.
+        usable = ndimage.minimum_filter(np.nan_to_num(valid_share) > 0.5, size=2 * self.margin + 1, mode="nearest")
+        usable[:, :self.margin] = usable[:, -self.margin:] = False
+        first = sum(len(rows) for rows in self.rows)
+        usable[:max(0, self.margin - first)] = False
+        last = first + len(usable)
+        if last > self.height - self.margin:
+            usable[max(0, self.height - self.margin - first):] = False
+        self.rows.append(np.packbits(usable, axis=1))
+
+    def sample(self, xy: np.ndarray) -> np.ndarray:
+        if len(self.rows) > 1:
+            self.rows = [np.concatenate(self.rows)]  # once, after the last strip
+        packed = self.rows[0]
+        rows = np.clip(np.floor(xy[:, 1]).astype(int), 0, self.height - 1)
+        cols = np.clip(np.floor(xy[:, 0]).astype(int), 0, self.width - 1)
+        return (packed[rows, cols >> 3] >> (7 - (cols & 7)) & 1).astype(bool)

@@ -150,28 +150,54 @@ def save_model(path: str | os.PathLike, model, meta: ModelMeta, half: bool = Fal
     return path
 
 
+MAX_HEADER_BYTES = 100_000_000
+
+
+def _safetensors_header(handle, file_size: int) -> dict | None:
+    """The JSON header when the file is laid out as safetensors (header length, then that much JSON), else None.
+
+    Told apart by its own structure, not by a magic byte: the length is little-endian, so its first byte can be
+    anything, 0x80 (a pickle's first byte) included.
+    """
+    head = handle.read(8)
+    if len(head) < 8:
+        return None
+    (size,) = struct.unpack("<Q", head)
+    if size < 2 or size > min(MAX_HEADER_BYTES, file_size - 8):
+        return None
+    text = handle.read(size)
+    if not text.lstrip().startswith(b"{"):
+        return None
+    try:
+        header = json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    return header if isinstance(header, dict) else None
+
+
 def read_meta(path: str | os.PathLike) -> ModelMeta:
     """The metadata of a model file, read from its header alone (no tensors)."""
     path = Path(path)
     name = path.name
     try:
         with open(path, "rb") as handle:
-            head = handle.read(8)
-            if head[:2] == b"PK" or head[:1] == b"\x80":
-                raise ModelFileError(f"'{name}' is a pickle (torch.save) file. Pickles can execute code on load and "
-                                     "are refused: use a SAR Coastline model file (.safetensors).")
-            if len(head) < 8:
-                raise ModelFileError(f"'{name}' is empty or truncated, not a model file.")
-            (size,) = struct.unpack("<Q", head)
-            if size > 100_000_000:
-                raise ModelFileError(f"'{name}' is not a safetensors model file.")
-            header = json.loads(handle.read(size))
+            header = _safetensors_header(handle, os.fstat(handle.fileno()).st_size)
+            if header is None:
+                handle.seek(0)
+                start = handle.read(2)
     except FileNotFoundError:
         raise ModelFileError(f"The model file '{path}' does not exist.") from None
+    except IsADirectoryError:
+        raise ModelFileError(f"'{path}' is a folder; give a model file (.safetensors) or a manifest (.json).") from None
     except OSError as error:
         raise ModelFileError(f"Cannot read the model file '{path}': {error.strerror}.") from None
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise ModelFileError(f"'{name}' is not a safetensors model file (its header is unreadable).") from None
+    if header is None:
+        if start[:2] == b"PK" or start[:1] == b"\x80":
+            raise ModelFileError(f"'{name}' is a pickle (torch.save) file. Pickles can execute code on load and "
+                                 "are refused: use a SAR Coastline model file (.safetensors).")
+        if not start:
+            raise ModelFileError(f"'{name}' is empty, not a model file.")
+        raise ModelFileError(f"'{name}' is not a safetensors model file (its header is truncated or unreadable).")
     metadata = header.get("__metadata__") or {}
     if METADATA_KEY not in metadata:
         raise ModelFileError(f"'{name}' holds weights but no SAR Coastline metadata; it cannot say how to use them.")

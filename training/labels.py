@@ -6,8 +6,9 @@ Two label forms (mission step 2): `coast`, a softened line (1 on the coastline, 
 Which side of a line is sea: a land mask or land polygons decide when given. Otherwise the lines (with
 no-data and the scene border) cut the scene into regions, and each region is sea when its median
 backscatter is below the scene's Otsu threshold (water is dark in SAR; the threshold adapts to the
-scene's calibration), or below SEA_DB_THRESHOLD when the scene has a single region. The rule and what it
-decided are reported back to the user.
+scene's calibration). Lines that do not cut the scene leave no side to decide: that is an error, not a
+scene of sea. A scene without any line (all sea or all land, by SEA_DB_THRESHOLD) is allowed, with a warning.
+The rule and what it decided are reported back to the user.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from ..core.errors import InputError
 from ..core.raster import map_to_pixel
 
 SEA, NODATA, LAND, COAST = 0, 1, 2, 3
@@ -28,7 +30,8 @@ COAST_SIGMA_PX = 2.0
 class SceneLabels:
     classes: np.ndarray  # uint8: SEA, NODATA, LAND
     coast: np.ndarray  # uint8: 0..255 = coast probability 0..1 (softened line)
-    notes: list[str]
+    notes: list[str]  # what was decided
+    warnings: list[str]  # what the user must check: the labels are likely not what they meant
 
 
 def line_pixels(lines: list[np.ndarray], geotransform: tuple[float, ...], shape: tuple[int, int]) -> np.ndarray:
@@ -64,7 +67,7 @@ def rasterize_labels(db: np.ndarray, geotransform: tuple[float, ...], lines: lis
     """Both label forms for one scene. `db` is its calibrated backscatter (NaN = no data)."""
     valid = np.isfinite(db)
     barrier = line_pixels(lines, geotransform, db.shape)
-    notes = []
+    notes, warnings = [], []
     if land_mask is not None:
         land = land_mask
         notes.append("Sea and land sides taken from the label raster.")
@@ -79,10 +82,11 @@ def rasterize_labels(db: np.ndarray, geotransform: tuple[float, ...], lines: lis
         coast = np.exp(-0.5 * (distance / coast_sigma_px) ** 2)
     else:
         coast = np.zeros(db.shape)
-        notes.append("No coastline in this scene: all " + ("land." if (classes == LAND).sum() >= (classes == SEA).sum()
-                                                             else "sea."))
+        side = "land" if (classes == LAND).sum() >= (classes == SEA).sum() else "sea"
+        warnings.append(f"No coastline line in this scene: all of it is labelled {side}. Check that the lines "
+                        "layer covers this scene.")
     coast[~valid] = 0.0
-    return SceneLabels(classes, np.round(coast * 255).astype(np.uint8), notes)
+    return SceneLabels(classes, np.round(coast * 255).astype(np.uint8), notes, warnings)
 
 
 def _land_by_regions(db: np.ndarray, valid: np.ndarray, barrier: np.ndarray, notes: list[str]) -> np.ndarray:
@@ -90,6 +94,10 @@ def _land_by_regions(db: np.ndarray, valid: np.ndarray, barrier: np.ndarray, not
     land = np.zeros(db.shape, bool)
     if count == 0:
         return land
+    if count == 1 and barrier.any():
+        raise InputError("The coastline lines do not cut the scene into sea and land (they end inside it), so no "
+                         "side can be told from the other. Give land polygons, or lines that cross the scene "
+                         "from edge to edge (or close around islands).")
     medians = ndimage.median(np.nan_to_num(db, nan=-99.0), regions, index=np.arange(1, count + 1))
     threshold = SEA_DB_THRESHOLD
     if count > 1:

@@ -18,6 +18,7 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QVariant
 
+from ..core.errors import Cancelled
 from .feedback import check_writable, run_core
 from .geometry import POINT_TYPE, check_projected, point_geometry, source_lines, source_points
 
@@ -112,7 +113,7 @@ class EvaluateCoastlineAlgorithm(QgsProcessingAlgorithm):
         points = (source_points(points_source, crs, context) if points_source is not None
                   else sample_along(reference, spacing))
         if feedback.isCanceled():
-            return {}
+            raise QgsProcessingException(str(Cancelled()))
         if len(points) == 0:
             raise QgsProcessingException("No evaluation points: the reference coastline has no lines and no points "
                                          "layer is given.")
@@ -128,7 +129,7 @@ class EvaluateCoastlineAlgorithm(QgsProcessingAlgorithm):
             results[self.OUTPUT_POINTS] = self._write_points(parameters, context, crs, points, distances, cap)
         if report:
             run_core(lambda: write_evaluation_report(report, score, points, distances, predicted, reference,
-                                                     title="Coastline evaluation"), feedback)
+                                                     title="Coastline evaluation"))
             results[self.REPORT] = report
         feedback.setProgress(100)
         return results

@@ -23,17 +23,13 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QVariant
 
-from .feedback import callbacks, check_writable, run_core
+from ..core import methods
+from ..core.extract import ExtractConfig
+from ..core.infer import InferenceConfig
+from ..core.predict import DEVICES, PRECISIONS
+from .feedback import check_writable, feedback_hooks, run_core
 from .geometry import LINE_TYPE, line_geometry
 
-CLASSICAL_LABEL = "Classical (model-free: calibrated dB, despeckle, Otsu, sub-pixel contour)"
-METHOD_LABELS = (
-    "Orientation-free (models: sub-pixel contour of the fused sea/land map, any direction)",
-    "Paper (models: per-column/row rules and ensemble of Hurtik & Vajgl 2021)",
-    CLASSICAL_LABEL,
-)
-DEVICE_OPTIONS = ("auto", "cpu", "cuda")
-PRECISION_OPTIONS = ("auto", "fp32", "bf16", "fp16")
 FIELDS = (("scene", QVariant.String), ("date", QVariant.String), ("method", QVariant.String),
           ("models", QVariant.String), ("confidence", QVariant.Double), ("uncertainty_m", QVariant.Double),
           ("length_m", QVariant.Double))
@@ -69,13 +65,12 @@ class ExtractCoastlineAlgorithm(QgsProcessingAlgorithm):
             "bands are read as linear sigma0 power, or as dB when they hold negative values; the log says which. "
             "The raster needs a projected CRS (metres).<br>"
             "<b>Band</b>: the band to use; required when the raster has more than one.<br>"
-            "<b>Method</b>: Orientation-free = contour of the models' fused sea/land map, placed on the coast "
-            "models' ridge (islands, bays, any direction); Paper = the per-column (landscape) or per-row (portrait) "
-            "rules and ensemble of the reference paper; Classical = model-free (calibrated dB, despeckle, Otsu, "
-            "clean-up, sub-pixel contour), the default: today it scores best on the accuracy benchmark. Without a "
-            "model the model methods fall back to the classical one, and the log says so.<br>"
-            "<b>Models</b>: model files (.safetensors) or an ensemble manifest (.json); empty = the bundled "
-            "default model, when installed.<br>"
+            "<b>Method</b>: " + "; ".join(f"{method.name} ({index}) = {method.help}"
+                                          for index, method in enumerate(methods.all_methods())) +
+            f" The default is {methods.DEFAULT_METHOD}: today it scores best on the accuracy benchmark. Without a "
+            "model the model methods fall back to the classical one, with a warning.<br>"
+            "<b>Models</b>: model files (.safetensors) or an ensemble manifest (.json) for a model method; empty = "
+            "the bundled default model, when installed. Giving models with a model-free method is refused.<br>"
             "<b>Scales</b>: crop sides in pixels read around each point and resized to the model side, e.g. "
             "'1024,1280,1536'; empty = those the models were trained with, scaled to this scene's pixel size "
             "(so the model sees the ground resolution it was trained on).<br>"
@@ -101,26 +96,31 @@ class ExtractCoastlineAlgorithm(QgsProcessingAlgorithm):
                                           parentLayerParameterName=self.INPUT, optional=True)
         band.setHelp("Band holding the amplitude; leave empty for a single-band raster.")
         self.addParameter(band)
-        method = QgsProcessingParameterEnum(self.METHOD, "Method", options=list(METHOD_LABELS),
-                                            defaultValue=METHOD_LABELS.index(CLASSICAL_LABEL))
-        method.setHelp("How the coastline is found from the models' maps, or Classical without a model. Classical "
-                       "is the default while it scores best on the accuracy benchmark.")
+        method = QgsProcessingParameterEnum(self.METHOD, "Method",
+                                            options=[method.label for method in methods.all_methods()],
+                                            defaultValue=methods.names().index(methods.DEFAULT_METHOD))
+        method.setHelp("How the coastline is found: from the models' maps, or without a model. The default scores "
+                       "best on the accuracy benchmark today.")
         self.addParameter(method)
         models = QgsProcessingParameterMultipleLayers(self.MODELS, "Models (.safetensors files or a .json manifest)",
                                                       QgsProcessing.TypeFile, optional=True)
-        models.setHelp("Empty: the bundled default model when installed, else the classical method.")
+        models.setHelp("For a model method. Empty: the bundled default model when installed, else the classical "
+                       "method.")
         self.addParameter(models)
+        defaults, inference = ExtractConfig(), InferenceConfig()
         advanced = [
             QgsProcessingParameterString(self.SCALES, "Scales: crop sides in pixels, comma separated",
                                          optional=True),
             QgsProcessingParameterNumber(self.OVERLAP, "Tile overlap (share)", QgsProcessingParameterNumber.Double,
-                                         0.5, minValue=0.0, maxValue=0.9),
+                                         inference.overlap, minValue=0.0, maxValue=0.9),
             QgsProcessingParameterNumber(self.BATCH_SIZE, "Batch size (0 = automatic)",
-                                         QgsProcessingParameterNumber.Integer, 0, minValue=0),
-            QgsProcessingParameterEnum(self.DEVICE, "Device", options=list(DEVICE_OPTIONS), defaultValue=0),
-            QgsProcessingParameterEnum(self.PRECISION, "Precision", options=list(PRECISION_OPTIONS), defaultValue=0),
+                                         QgsProcessingParameterNumber.Integer, inference.batch_size or 0, minValue=0),
+            QgsProcessingParameterEnum(self.DEVICE, "Device", options=list(DEVICES),
+                                       defaultValue=DEVICES.index(inference.device)),
+            QgsProcessingParameterEnum(self.PRECISION, "Precision", options=list(PRECISIONS),
+                                       defaultValue=PRECISIONS.index(inference.precision)),
             QgsProcessingParameterNumber(self.SMOOTHING, "Smoothing sigma (map cells)",
-                                         QgsProcessingParameterNumber.Double, 1.0, minValue=0.0),
+                                         QgsProcessingParameterNumber.Double, inference.smoothing_sigma, minValue=0.0),
         ]
         helps = ("Empty: the scales the models were trained with.", "Share of each tile its neighbours overlap.",
                  "Tiles per forward pass; halved automatically on GPU out-of-memory.",
@@ -131,7 +131,8 @@ class ExtractCoastlineAlgorithm(QgsProcessingAlgorithm):
             parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
             self.addParameter(parameter)
         min_length = QgsProcessingParameterNumber(self.MIN_LENGTH, "Minimum line length (m)",
-                                                  QgsProcessingParameterNumber.Double, 60.0, minValue=0.0)
+                                                  QgsProcessingParameterNumber.Double, defaults.min_length_m,
+                                                  minValue=0.0)
         min_length.setHelp("Lines shorter than this are dropped as noise.")
         self.addParameter(min_length)
         self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT, "Coastline", QgsProcessing.TypeVectorLine))
@@ -143,8 +144,7 @@ class ExtractCoastlineAlgorithm(QgsProcessingAlgorithm):
         self.addOutput(QgsProcessingOutputNumber("LENGTH_KM", "Total length (km)"))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
-        from ..core.extract import METHODS, ExtractConfig, extract
-        from ..core.infer import InferenceConfig
+        from ..core.extract import extract
 
         layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
         if layer is None:
@@ -158,18 +158,16 @@ class ExtractCoastlineAlgorithm(QgsProcessingAlgorithm):
             scales=parse_scales(self.parameterAsString(parameters, self.SCALES, context)),
             overlap=self.parameterAsDouble(parameters, self.OVERLAP, context),
             batch_size=self.parameterAsInt(parameters, self.BATCH_SIZE, context) or None,
-            device=DEVICE_OPTIONS[self.parameterAsEnum(parameters, self.DEVICE, context)],
-            precision=PRECISION_OPTIONS[self.parameterAsEnum(parameters, self.PRECISION, context)],
+            device=DEVICES[self.parameterAsEnum(parameters, self.DEVICE, context)],
+            precision=PRECISIONS[self.parameterAsEnum(parameters, self.PRECISION, context)],
             smoothing_sigma=self.parameterAsDouble(parameters, self.SMOOTHING, context))
-        config = ExtractConfig(method=METHODS[self.parameterAsEnum(parameters, self.METHOD, context)], band=band,
+        config = ExtractConfig(method=methods.names()[self.parameterAsEnum(parameters, self.METHOD, context)],
+                               band=band,
                                models=tuple(self.parameterAsFileList(parameters, self.MODELS, context)
                                             if parameters.get(self.MODELS) else ()),
                                min_length_m=self.parameterAsDouble(parameters, self.MIN_LENGTH, context),
                                inference=inference, probabilities_path=probabilities)
-        hooks = callbacks(feedback)
-        result = run_core(lambda: extract(layer.source(), config, hooks.progress, hooks.cancel, hooks.log), feedback)
-        if result is None:
-            return {}
+        result = run_core(lambda: extract(layer.source(), config, feedback_hooks(feedback)))
 
         fields = QgsFields()
         for name, kind in FIELDS:
@@ -193,8 +191,7 @@ class ExtractCoastlineAlgorithm(QgsProcessingAlgorithm):
             feedback.pushInfo(f"Writing the quicklook {quicklook}")
             preview_db, preview_geotransform = scene_preview(result.scene)
             run_core(lambda: write_quicklook(quicklook, log_transform(preview_db), preview_geotransform,
-                                             [line.coords for line in result.lines], title=result.scene.name),
-                     feedback)
+                                             [line.coords for line in result.lines], title=result.scene.name))
             outputs[self.QUICKLOOK] = quicklook
         if probabilities:
             outputs[self.PROBABILITIES] = probabilities

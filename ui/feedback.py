@@ -1,31 +1,24 @@
 """QgsProcessingFeedback -> the plain progress / cancel / log callables that core takes."""
 
 import os
-from dataclasses import dataclass
 
 from qgis.core import QgsProcessingException
 
-from ..core.errors import Cancelled, CoastlineError
+from ..core.errors import CoastlineError
+from ..core.hooks import RunHooks
 
 
-@dataclass(frozen=True)
-class CoreCallbacks:
-    progress: object
-    cancel: object
-    log: object
+def feedback_hooks(feedback) -> RunHooks:
+    """The run hooks core takes, on a Processing feedback: progress bar, cancel button, log, warnings."""
+    return RunHooks(progress=feedback.setProgress, cancel=feedback.isCanceled, log=feedback.pushInfo,
+                    warn=feedback.pushWarning)
 
 
-def callbacks(feedback) -> CoreCallbacks:
-    return CoreCallbacks(progress=feedback.setProgress, cancel=feedback.isCanceled, log=feedback.pushInfo)
-
-
-def run_core(call, feedback):
-    """Run a core call; a user cancel returns None, core errors become QgsProcessingException."""
+def run_core(call):
+    """Run a core call; its errors, a user cancel included, become QgsProcessingException (the run fails, and
+    qgis_process exits non-zero)."""
     try:
         return call()
-    except Cancelled as cancelled:
-        feedback.reportError(str(cancelled))
-        return None
     except CoastlineError as error:
         raise QgsProcessingException(str(error)) from error
 

@@ -15,7 +15,11 @@ from sar_coastline.core.coastline import (
     positions_to_pieces,
     softmax_coast_mask,
 )
-from sar_coastline.core.predict import MemberChannels
+from sar_coastline.core.predict import MapChannels, MemberChannels
+
+# The merged map of one softmax member, by name, as core.infer.merged_channels gives it.
+SOFTMAX_MAP = MapChannels(("member0:sea", "member0:nodata", "member0:land", "land", "land_variance", "coast",
+                           "valid"))
 
 
 def softmax_strip(land: np.ndarray, nodata: np.ndarray | None = None) -> np.ndarray:
@@ -60,7 +64,7 @@ def test_sigmoid_rule_finds_the_row_of_the_peak_with_subcell_precision():
 def test_paper_rule_on_a_straight_coast_in_strips():
     land = np.zeros((60, 80))
     land[25:] = 1.0  # sea above row 25, land below
-    pieces = feed(PaperRules([SOFTMAX], 80, 60, valid_channel=6), softmax_strip(land), 16)
+    pieces = feed(PaperRules([SOFTMAX], SOFTMAX_MAP, 80, 60), softmax_strip(land), 16)
     assert len(pieces) == 1
     np.testing.assert_allclose(pieces[0].xy[:, 1], 25.0)
     assert pieces[0].xy[0, 0] == 0.5 and pieces[0].xy[-1, 0] == 79.5
@@ -81,7 +85,7 @@ def test_paper_rule_portrait_uses_rows():
     sigmoid = np.zeros((80, 30))
     sigmoid[:, 12] = 1.0
     strip = np.stack([sigmoid, np.ones_like(sigmoid)])
-    pieces = feed(PaperRules([SIGMOID], 30, 80, valid_channel=1), strip, 32)
+    pieces = feed(PaperRules([SIGMOID], MapChannels(("member0:coast", "valid")), 30, 80), strip, 32)
     assert len(pieces) == 1
     np.testing.assert_allclose(pieces[0].xy[:, 0], 12.5, atol=0.01)
     assert pieces[0].xy[0, 1] == 0.5 and pieces[0].xy[-1, 1] == 79.5
@@ -97,7 +101,7 @@ def test_orientation_free_finds_an_island_and_two_coasts_per_column():
     island = ((rows - 40) ** 2 + (cols - 50) ** 2 < 15**2).astype(float)
     island[90:] = 1.0  # a mainland coast below the island: two coasts in one column
     strip = softmax_strip(island)
-    rule = OrientationFree(land=3, land_var=4, coast=None, valid_channel=6, grid_width=100, grid_height=120)
+    rule = OrientationFree(SOFTMAX_MAP, use_coast=False, grid_width=100, grid_height=120)
     pieces = feed(rule, strip, 17)  # seams cut through the island
     lines = [shapely.LineString(piece.xy) for piece in pieces]
     rings = [line for line in lines if line.is_ring]
@@ -111,10 +115,10 @@ def test_orientation_free_finds_an_island_and_two_coasts_per_column():
 def test_orientation_free_is_unchanged_by_strip_height():
     rows, cols = np.mgrid[0:90, 0:90]
     land = (cols + 0.6 * rows > 60 + 10 * np.sin(rows / 7.0)).astype(float)
-    whole = OrientationFree(3, 4, None, 6, 90, 90)
+    whole = OrientationFree(SOFTMAX_MAP, False, 90, 90)
     whole.add(0, softmax_strip(land))
     expected = whole.finish()
-    strips = feed(OrientationFree(3, 4, None, 6, 90, 90), softmax_strip(land), 7)
+    strips = feed(OrientationFree(SOFTMAX_MAP, False, 90, 90), softmax_strip(land), 7)
     assert len(strips) == len(expected) == 1
     np.testing.assert_allclose(strips[0].xy, expected[0].xy)
 
@@ -126,7 +130,7 @@ def test_coast_ridge_places_the_line(ridge, tolerance):
     coast = np.exp(-0.5 * ((np.arange(40)[None, :] + 0.5 - ridge) / 1.5) ** 2).repeat(40, 0)
     strip = softmax_strip(land)
     strip[5] = coast
-    pieces = feed(OrientationFree(3, 4, 5, 6, 40, 40), strip, 40)
+    pieces = feed(OrientationFree(SOFTMAX_MAP, True, 40, 40), strip, 40)
     np.testing.assert_allclose(pieces[0].xy[:, 0], ridge, atol=tolerance)
 
 

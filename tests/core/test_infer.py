@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from sar_coastline.core.errors import Cancelled
-from sar_coastline.core.extract import ExtractConfig, extract
+from sar_coastline.core.extract import ExtractConfig, extract, run_models
+from sar_coastline.core.hooks import RunHooks
 from sar_coastline.core.infer import InferenceConfig, prefetch
 from sar_coastline.core.predict import EnsemblePredictor
 from sar_coastline.core.raster import array_scene, open_scene
@@ -42,11 +43,8 @@ def loaded(network, meta=SOFTMAX_META):
 
 
 def run_engine(scene, predictor, method="orientation_free", **inference):
-    from sar_coastline.core import extract as extract_module
-
     config = ExtractConfig(method=method, inference=InferenceConfig(**inference), min_length_m=30)
-    run = extract_module._Run(None, None, None)
-    return extract_module.run_models(scene, config, method, predictor, SOFTMAX_META.scales, run)
+    return run_models(scene, config, method, predictor, SOFTMAX_META.scales, RunHooks())
 
 
 def halves_scene(coast_col=100, rows=300, cols=256):
@@ -69,9 +67,11 @@ def test_engine_places_a_straight_coast(method):
 def test_oom_halves_the_batch_and_gives_the_same_result():
     reference = run_engine(halves_scene(), EnsemblePredictor([(loaded(ThresholdNet()), 1.0)], "cpu", batch_size=8))
     network = ThresholdNet(fail_above=2)
-    predictor = EnsemblePredictor([(loaded(network), 1.0)], device="cpu", batch_size=8)
+    logged = []
+    predictor = EnsemblePredictor([(loaded(network), 1.0)], device="cpu", batch_size=8, log=logged.append)
     lines = run_engine(halves_scene(), predictor)
-    assert predictor.batch_size == 2 and max(network.calls[-3:]) <= 2
+    assert "GPU out of memory: batch size lowered to 2." in logged and max(network.calls[-3:]) <= 2
+    assert predictor.batch_size == 8  # lowered for that scene only: the predictor serves the next one afresh
     np.testing.assert_allclose(lines[0].coords, reference[0].coords)
 
 
@@ -134,7 +134,8 @@ def test_cancel_stops_inference_and_leaves_no_file(tmp_path, tiny_models):
     with pytest.raises(Cancelled):
         extract(str(raster), ExtractConfig(method="orientation_free", models=(str(manifest),),
                                            probabilities_path=str(probabilities),
-                                           inference=InferenceConfig(device="cpu", batch_size=1)), cancel=cancel)
+                                           inference=InferenceConfig(device="cpu", batch_size=1)),
+                RunHooks(cancel=cancel))
     assert not probabilities.exists() and not list(tmp_path.glob(".*partial"))
 
 

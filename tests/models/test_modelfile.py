@@ -38,6 +38,22 @@ def test_round_trip_keeps_weights_and_metadata(tiny_file):
     assert TINY.scales == (128, 160, 192)
 
 
+def test_a_header_length_ending_in_0x80_is_not_taken_for_a_pickle(tiny_file, tmp_path):
+    """A safetensors file starts with its header length, little-endian: its first byte may be 0x80, a pickle's."""
+    from dataclasses import replace
+
+    _path, network = tiny_file
+    for padding in range(0, 512, 8):  # safetensors pads the header to 8 bytes: lengths step by 8
+        meta = replace(TINY, provenance={"data": "generated", "note": "x" * padding})
+        path = save_model(tmp_path / "odd.safetensors", network, meta)
+        if path.read_bytes()[0] == 0x80:
+            break
+    else:
+        pytest.fail("no metadata length gave a header length with 0x80 as its low byte")
+    assert read_meta(path) == meta
+    assert load_model(path).meta == meta
+
+
 def test_half_precision_file_is_smaller_and_loads(tiny_file, tmp_path):
     path, network = tiny_file
     half = save_model(tmp_path / "half.safetensors", network, TINY, half=True)
