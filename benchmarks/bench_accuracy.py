@@ -18,8 +18,9 @@ import time
 
 import numpy as np
 
-from ..core.extract import CLASSICAL, DEFAULT_MODEL, ORIENTATION_FREE, PAPER, ExtractConfig, extract
+from ..core.extract import DEFAULT_MODEL, ExtractConfig, extract
 from ..core.infer import InferenceConfig
+from ..core.methods import CLASSICAL, ORIENTATION_FREE, PAPER
 from ..core.metric import evaluate
 from ..core.synthetic import generate_scene, shifted_water_lines, write_scene
 from ..training.cli import TRAINING_SEED_BASE

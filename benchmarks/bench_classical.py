@@ -11,7 +11,8 @@ import resource
 import tempfile
 import time
 
-from ..core.extract import CLASSICAL, ExtractConfig, extract
+from ..core.extract import ExtractConfig, extract
+from ..core.methods import CLASSICAL
 from ..core.metric import evaluate
 from ..core.synthetic import generate_scene, write_scene
 

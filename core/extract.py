@@ -15,7 +15,8 @@ from . import classical, methods
 from .errors import InputError
 from .hooks import RunHooks, as_hooks
 from .infer import InferenceConfig
-from .raster import Scene, open_scene
+from .raster import Scene
+from .readers import ReadOptions, open_scene
 from .vector import Coastline, KeepMask, pieces_to_lines
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "default" / "ensemble.json"
@@ -41,6 +42,7 @@ class ExtractResult:
     seconds: float
     notes: list[str]
     warnings: list[str] = field(default_factory=list)
+    figures: dict = field(default_factory=dict)  # what the run measured, e.g. tiles_with_data
 
 
 def resolve_models(models: Sequence[str]) -> list[tuple[Path, float]]:
@@ -93,7 +95,7 @@ def extract(source: str | os.PathLike | Scene, config: ExtractConfig, hooks: Run
         raise InputError(f"Models were given, but METHOD '{method.name}' uses no model. Choose METHOD "
                          f"{' or '.join(model_methods)} to run them, or leave MODELS empty.")
     started = time.perf_counter()
-    scene = source if isinstance(source, Scene) else open_scene(source, config.band)
+    scene = open_scene(source, ReadOptions(band=config.band))
     hooks.note(f"{scene.name}: {scene.width} x {scene.height} px, {scene.pixel_size:g} m pixels; "
                f"{scene.describe_interpretation()}.")
     if method.needs_models and predictor is None:
@@ -119,7 +121,7 @@ def extract(source: str | os.PathLike | Scene, config: ExtractConfig, hooks: Run
     seconds = time.perf_counter() - started
     hooks.note(f"{len(lines)} line(s), {sum(line.length_m for line in lines) / 1000:.2f} km in {seconds:.1f} s.")
     return ExtractResult(scene=scene, lines=lines, method=method.name, seconds=seconds, notes=hooks.notes,
-                         warnings=hooks.warnings)
+                         warnings=hooks.warnings, figures=hooks.figures)
 
 
 def run_models(scene: Scene, config: ExtractConfig, method: str, predictor, sides: Sequence[int],
@@ -139,7 +141,8 @@ def run_models(scene: Scene, config: ExtractConfig, method: str, predictor, side
     writer = _probability_writer(config.probabilities_path, scene, stride, predictor, channels)
     try:
         for first, strip in stream_probabilities(scene, predictor, inference, sides,
-                                                 lambda share: hooks.progress(2 + 88 * share), hooks.check_cancel):
+                                                 lambda share: hooks.progress(2 + 88 * share), hooks.check_cancel,
+                                                 hooks.figures):
             rule.add(first, strip)
             keep_mask.add(strip[channels[VALID]])
             if writer is not None:

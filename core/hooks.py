@@ -24,6 +24,7 @@ class RunHooks:
     warn: Callable[[str], None] | None = None  # where warnings go; None: the log, prefixed "Warning: "
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    figures: dict = field(default_factory=dict)  # what the run measured (tiles with data, threshold, ...)
 
     def check_cancel(self) -> None:
         """Raise Cancelled when the user asked to stop."""
@@ -46,7 +47,7 @@ class RunHooks:
     def span(self, start: float, end: float) -> RunHooks:
         """Hooks whose progress 0..100 maps onto start..end of this run's; cancel, log and notes are shared."""
         return RunHooks(lambda percent: self.progress(start + (end - start) * percent / 100.0), self.cancel,
-                        self.log, self.warn, self.notes, self.warnings)
+                        self.log, self.warn, self.notes, self.warnings, self.figures)
 
 
 def as_hooks(hooks: RunHooks | None) -> RunHooks:

@@ -126,13 +126,13 @@ def merged_channels(predictor) -> MapChannels:
 
 
 def stream_probabilities(scene: Scene, predictor, config: InferenceConfig, sides: Sequence[int],
-                         progress: Callable[[float], None], check_cancel: Callable[[], None]
-                         ) -> Iterator[tuple[int, np.ndarray]]:
+                         progress: Callable[[float], None], check_cancel: Callable[[], None],
+                         figures: dict | None = None) -> Iterator[tuple[int, np.ndarray]]:
     """Merged, smoothed maps in strips: (first grid row, array (channels, rows, grid width)), channels named by
     `merged_channels(predictor)`.
 
     Reading, resizing, merging and smoothing run on the predictor's device; only finished strips come back
-    to the host.
+    to the host. `figures` receives the tile counts (all tiles, and those with data, which the models ran on).
     """
     import torch
     import torch.nn.functional as F  # noqa: N812
@@ -171,6 +171,8 @@ def stream_probabilities(scene: Scene, predictor, config: InferenceConfig, sides
                              ) from None
     finally:
         rows.close()
+    if figures is not None:
+        figures.update(tiles=len(tiles), tiles_with_data=tiles_with_data)
     if tiles_with_data == 0:
         raise InputError(f"'{scene.name}' holds only no-data pixels (value {scene.nodata} or 0). Check the band "
                          "and the no-data setting of the layer.")

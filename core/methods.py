@@ -43,6 +43,11 @@ def register(method: Method) -> Method:
     return method
 
 
+def unregister(name: str) -> None:
+    """Remove a method (a plugin that added one, on unload)."""
+    _REGISTRY.pop(name, None)
+
+
 def get(name: str) -> Method:
     if name not in _REGISTRY:
         raise InputError(f"Unknown method '{name}'. Choose one of: {', '.join(_REGISTRY)}.")

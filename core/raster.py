@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, OutputError
 
-CF_DB = -83.0  # PALSAR-2 calibration factor: sigma0 = 10 log10(DN^2) + CF
+CF_DB = -83.0  # PALSAR-2 calibration factor: sigma0 = 10 log10(DN^2) + CF; readers give other sensors theirs
 DB_WINDOW = (-30.0, 5.0)  # dB range mapped to [0, 1] by the log transform
 MIN_SIDE = 64  # px; smaller scenes carry too little context for any method
 
@@ -41,6 +41,7 @@ class Scene:
     name: str
     acquisition_date: str | None = None
     array: np.ndarray | None = field(default=None, repr=False, compare=False)  # in-memory scenes (no GDAL)
+    calibration_db: float = CF_DB  # amplitude DN: sigma0 = 10 log10(DN^2) + calibration_db
 
     @property
     def pixel_size(self) -> float:
@@ -49,7 +50,7 @@ class Scene:
     def describe_interpretation(self) -> str:
         if self.interpretation == DN_AMPLITUDE:
             return (f"band {self.band} ({self.data_type}) read as amplitude DN, "
-                    f"calibrated to sigma0 with CF {CF_DB:g} dB")
+                    f"calibrated to sigma0 with CF {self.calibration_db:g} dB")
         if self.interpretation == LINEAR_POWER:
             return f"band {self.band} ({self.data_type}) read as linear sigma0 power, converted to dB"
         return f"band {self.band} ({self.data_type}) read as sigma0 in dB (it holds negative values)"
@@ -73,10 +74,12 @@ class Scene:
         if self.interpretation == DN_AMPLITUDE and self.data_type in ("Byte", "UInt16"):
             raw = self._read_raw(col, row, width, height)
             db = _DN_TO_DB[raw]  # a table look-up: several times faster than a logarithm per pixel
+            if self.calibration_db != CF_DB:
+                db += self.calibration_db - CF_DB
             if self.nodata is not None and float(self.nodata).is_integer() and 0 < self.nodata < len(_DN_TO_DB):
                 db[raw == int(self.nodata)] = np.nan
             return db
-        return values_to_db(self.read(col, row, width, height), self.interpretation)
+        return values_to_db(self.read(col, row, width, height), self.interpretation, self.calibration_db)
 
     def _read_raw(self, col: int, row: int, width: int | None, height: int | None) -> np.ndarray:
         col, row = int(col), int(row)  # GDAL refuses numpy integers
@@ -85,7 +88,11 @@ class Scene:
         if self.array is not None:
             return self.array[row:row + height, col:col + width]
         with _open(self.path) as dataset:
-            return dataset.GetRasterBand(self.band).ReadAsArray(col, row, width, height)
+            try:
+                return dataset.GetRasterBand(self.band).ReadAsArray(col, row, width, height)
+            except RuntimeError as error:
+                raise InputError(f"Cannot read rows {row}..{row + height} of '{self.name}': {error}. The file may be "
+                                 "damaged or on a drive that went away; check it opens in QGIS.") from None
 
     def iter_strips(self, strip_height: int = 1024) -> Iterator[tuple[int, np.ndarray]]:
         """(first row, dB strip) over the whole scene, so callers never read it in one go."""
@@ -115,7 +122,10 @@ def array_scene(dn: np.ndarray, geotransform: tuple[float, ...], crs_wkt: str = 
 @contextmanager
 def _open(path: str):
     gdal = _gdal()
-    dataset = gdal.Open(path, gdal.GA_ReadOnly)
+    try:
+        dataset = gdal.Open(path, gdal.GA_ReadOnly)
+    except RuntimeError as error:
+        raise InputError(f"Cannot open '{path}' as a raster: {error}. Give a GDAL-readable SAR image.") from None
     try:
         yield dataset
     finally:
@@ -141,21 +151,18 @@ def log_transform(db: np.ndarray, window: tuple[float, float] = DB_WINDOW) -> np
     return np.clip((db - low) / (high - low), 0.0, 1.0).astype(np.float32)
 
 
-def open_scene(path: str | os.PathLike, band: int | None = None) -> Scene:
-    """Open and check a SAR raster; raise InputError naming what to fix."""
+def open_scene(path: str | os.PathLike, band: int | None = None, calibration_db: float = CF_DB) -> Scene:
+    """Open and check a SAR raster with GDAL (the plain GDAL reader; core.readers.open_scene dispatches to it);
+    raise InputError naming what to fix."""
     path = os.fspath(path)
-    gdal = _gdal()
-    try:
-        dataset = gdal.Open(path, gdal.GA_ReadOnly)
-    except RuntimeError as error:
-        raise InputError(f"Cannot open '{path}' as a raster: {error}. Give a GDAL-readable SAR image.") from None
-    try:
-        return _describe(dataset, path, band)
-    finally:
-        dataset = None
+    with _open(path) as dataset:
+        try:
+            return _describe(dataset, path, band, calibration_db)
+        except RuntimeError as error:  # a GDAL error while describing: still the user's file, not our bug
+            raise InputError(f"Cannot read '{path}': {error}. Check it opens in QGIS.") from None
 
 
-def _describe(dataset, path: str, band: int | None) -> Scene:
+def _describe(dataset, path: str, band: int | None, calibration_db: float) -> Scene:
     from osgeo import gdal, osr
 
     name = os.path.splitext(os.path.basename(path))[0]
@@ -186,7 +193,7 @@ def _describe(dataset, path: str, band: int | None) -> Scene:
     return Scene(path=path, band=band, width=dataset.RasterXSize, height=dataset.RasterYSize,
                  geotransform=tuple(dataset.GetGeoTransform()), crs_wkt=wkt,
                  nodata=raster_band.GetNoDataValue(), data_type=data_type,
-                 interpretation=interpretation, name=name, acquisition_date=date)
+                 interpretation=interpretation, name=name, acquisition_date=date, calibration_db=calibration_db)
 
 
 def _interpretation(band, data_type: str, name: str) -> str:
@@ -195,7 +202,11 @@ def _interpretation(band, data_type: str, name: str) -> str:
                          "compute the modulus first (Raster Calculator).")
     if not data_type.startswith("Float"):
         return DN_AMPLITUDE
-    minimum, _maximum = band.ComputeRasterMinMax(True)
+    try:
+        minimum, _maximum = band.ComputeRasterMinMax(True)
+    except RuntimeError:  # GDAL finds no valid pixel to take a minimum of
+        raise InputError(f"'{name}' holds only no-data pixels (no-data value {band.GetNoDataValue()}). Check the band "
+                         "and the no-data setting of the layer.") from None
     return DECIBEL if minimum < 0 else LINEAR_POWER
 
 
@@ -228,13 +239,21 @@ def scene_preview(scene: Scene, max_side: int = 1600) -> tuple[np.ndarray, tuple
     """A reduced dB image (GDAL average resampling) and its geotransform, for pictures of any scene size."""
     factor = max(1.0, max(scene.width, scene.height) / max_side)
     width, height = max(1, round(scene.width / factor)), max(1, round(scene.height / factor))
-    with _open(scene.path) as dataset:
-        values = dataset.GetRasterBand(scene.band).ReadAsArray(
-            buf_xsize=width, buf_ysize=height, resample_alg=_gdal().GRIORA_Average).astype(np.float32)
+    if scene.array is not None:
+        values = scene.array[::max(1, round(factor)), ::max(1, round(factor))].astype(np.float32)
+        width, height = values.shape[1], values.shape[0]
+    else:
+        with _open(scene.path) as dataset:
+            try:
+                values = dataset.GetRasterBand(scene.band).ReadAsArray(
+                    buf_xsize=width, buf_ysize=height, resample_alg=_gdal().GRIORA_Average).astype(np.float32)
+            except RuntimeError as error:
+                raise InputError(f"Cannot read a preview of '{scene.name}': {error}.") from None
     scene.mask_nodata(values)
     gt = scene.geotransform
     sx, sy = scene.width / width, scene.height / height
-    return values_to_db(values, scene.interpretation), (gt[0], gt[1] * sx, gt[2] * sy, gt[3], gt[4] * sx, gt[5] * sy)
+    preview_geotransform = (gt[0], gt[1] * sx, gt[2] * sy, gt[3], gt[4] * sx, gt[5] * sy)
+    return values_to_db(values, scene.interpretation, scene.calibration_db), preview_geotransform
 
 
 def read_padded_db(scene: Scene, col: int, row: int, side: int) -> np.ndarray:
@@ -256,9 +275,12 @@ class ProbabilityWriter:
         self.temporary = os.path.join(os.path.dirname(os.path.abspath(path)), f".{os.path.basename(path)}.partial")
         self.channels = list(bands.values())
         width, height = -(-scene.width // stride), -(-scene.height // stride)
-        self.dataset = gdal.GetDriverByName("GTiff").Create(
-            self.temporary, width, height, len(bands), gdal.GDT_Float32,
-            options=["TILED=YES", "COMPRESS=DEFLATE", "PREDICTOR=3", "BIGTIFF=IF_SAFER"])
+        try:
+            self.dataset = gdal.GetDriverByName("GTiff").Create(
+                self.temporary, width, height, len(bands), gdal.GDT_Float32,
+                options=["TILED=YES", "COMPRESS=DEFLATE", "PREDICTOR=3", "BIGTIFF=IF_SAFER"])
+        except RuntimeError as error:
+            raise OutputError(f"Cannot write the probabilities '{path}': {error}. Choose another location.") from None
         gt = scene.geotransform
         self.dataset.SetGeoTransform((gt[0], gt[1] * stride, gt[2] * stride, gt[3], gt[4] * stride, gt[5] * stride))
         self.dataset.SetProjection(scene.crs_wkt)
@@ -268,12 +290,20 @@ class ProbabilityWriter:
             band.SetNoDataValue(float("nan"))
 
     def write(self, first_row: int, strip: np.ndarray) -> None:
-        for index, channel in enumerate(self.channels, start=1):
-            self.dataset.GetRasterBand(index).WriteArray(strip[channel], 0, first_row)
+        try:
+            for index, channel in enumerate(self.channels, start=1):
+                self.dataset.GetRasterBand(index).WriteArray(strip[channel], 0, first_row)
+        except RuntimeError as error:
+            raise OutputError(f"Writing the probabilities '{self.path}' failed: {error} (is the disk full?).") from None
 
     def close(self) -> None:
-        self.dataset = None
-        os.replace(self.temporary, self.path)
+        try:
+            self.dataset.FlushCache()
+            self.dataset = None
+            os.replace(self.temporary, self.path)
+        except (RuntimeError, OSError) as error:
+            self.discard()
+            raise OutputError(f"Writing the probabilities '{self.path}' failed: {error}.") from None
 
     def discard(self) -> None:
         self.dataset = None

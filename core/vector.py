@@ -1,25 +1,49 @@
-"""Pixel contours to clean, ordered, single-part LineStrings in map coordinates, with attributes."""
+"""Paths to clean, ordered, single-part LineStrings in map coordinates; the one exclusion mask; the one OGR writer."""
 
 from __future__ import annotations
 
+import numbers
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import shapely
 
+from .errors import OutputError
 from .raster import pixel_to_map
+
+LINE, POINT = "line", "point"
+DRIVERS = {".gpkg": "GPKG", ".shp": "ESRI Shapefile", ".geojson": "GeoJSON", ".json": "GeoJSON"}
+SINGLE_LAYER_DRIVERS = ("ESRI Shapefile", "GeoJSON")
 
 
 @dataclass
-class Coastline:
-    """One single-part line in map coordinates (N, 2) and its attributes."""
+class Feature:
+    """One feature in map coordinates: a line (N, 2) or a point (2,), and its attributes."""
 
     coords: np.ndarray
     attributes: dict = field(default_factory=dict)
 
+
+@dataclass
+class Coastline(Feature):
+    """One single-part line in map coordinates (N, 2) and its attributes."""
+
     @property
     def length_m(self) -> float:
         return float(np.hypot(*np.diff(self.coords, axis=0).T).sum())
+
+
+@dataclass
+class Layer:
+    """A named layer of features of one geometry type (LINE or POINT)."""
+
+    name: str
+    features: Sequence[Feature]
+    geometry: str = LINE
 
 
 def split_at(path: np.ndarray, bad: np.ndarray) -> list[np.ndarray]:
@@ -35,47 +59,8 @@ def split_at(path: np.ndarray, bad: np.ndarray) -> list[np.ndarray]:
     return [indices[begin:end] for begin, end in zip(edges[::2], edges[1::2]) if end - begin >= 2]
 
 
-def contours_to_lines(contours_rc: list[np.ndarray], geotransform: tuple[float, ...], excluded: np.ndarray,
-                      min_length_m: float, simplify_px: float = 0.2) -> list[np.ndarray]:
-    """Sub-pixel contours (row, col; pixel centres at integers) to map-coordinate lines.
-
-    Vertices whose pixel is `excluded` (no-data, its margin, the scene border) are dropped and the line cut
-    there. Lines shorter than `min_length_m` are dropped; the rest are simplified without self-crossing.
-    """
-    height, width = excluded.shape
-    pixel_size = float(np.hypot(geotransform[1], geotransform[4]))
-    lines = []
-    for contour in contours_rc:
-        rows = np.clip(np.rint(contour[:, 0]).astype(int), 0, height - 1)
-        cols = np.clip(np.rint(contour[:, 1]).astype(int), 0, width - 1)
-        for run in split_at(contour, excluded[rows, cols]):
-            piece = contour[run]
-            xs, ys = pixel_to_map(geotransform, piece[:, 1] + 0.5, piece[:, 0] + 0.5)
-            line = shapely.LineString(np.column_stack([xs, ys]))
-            if simplify_px > 0:
-                line = line.simplify(simplify_px * pixel_size, preserve_topology=True)
-            if line.length >= min_length_m:
-                lines.append(shapely.get_coordinates(line))
-    return lines
-
-
-def border_and_nodata_exclusion(valid: np.ndarray, margin_px: int) -> np.ndarray:
-    """Pixels within `margin_px` of no-data or of the scene border: no coastline is drawn there."""
-    from scipy import ndimage
-
-    excluded = ~valid
-    if margin_px > 0 and excluded.any():
-        excluded = ndimage.binary_dilation(excluded, iterations=margin_px)
-    margin = max(margin_px, 1)
-    excluded[:margin, :] = True
-    excluded[-margin:, :] = True
-    excluded[:, :margin] = True
-    excluded[:, -margin:] = True
-    return excluded
-
-
 def pieces_to_lines(pieces, keep: list[np.ndarray], stride: int, geotransform: tuple[float, ...],
-                         min_length_m: float, simplify_px: float = 0.2) -> list[tuple[int, np.ndarray, np.ndarray]]:
+                    min_length_m: float, simplify_px: float = 0.2) -> list[tuple[int, np.ndarray, np.ndarray]]:
     """The one vectorizer: paths on a grid of `stride` scene pixels (cell corners at integers) to map lines, cut
     where `keep` is False, shorter than `min_length_m` dropped, simplified without self-crossing.
 
@@ -96,53 +81,13 @@ def pieces_to_lines(pieces, keep: list[np.ndarray], stride: int, geotransform: t
     return lines
 
 
-def write_lines(path: str, lines: list[Coastline], crs_wkt: str, layer_name: str = "coastline") -> str:
-    """Write lines with their attributes: GeoPackage or any OGR format by extension, or GeoJSON without GDAL.
-
-    The file appears only when complete (written under a temporary name, then renamed).
-    """
-    import json
-    import os
-
-    folder, name = os.path.split(os.path.abspath(path))
-    temporary = os.path.join(folder, f".partial.{name}")
-    fields = list(dict.fromkeys(key for line in lines for key in line.attributes))
-    if path.lower().endswith((".geojson", ".json")):
-        features = [{"type": "Feature", "properties": line.attributes,
-                     "geometry": {"type": "LineString", "coordinates": line.coords.tolist()}} for line in lines]
-        with open(temporary, "w") as handle:
-            json.dump({"type": "FeatureCollection", "features": features}, handle)
-    else:
-        from osgeo import ogr, osr
-
-        ogr.UseExceptions()
-        driver = ogr.GetDriverByName("GPKG" if path.lower().endswith(".gpkg") else "ESRI Shapefile")
-        dataset = driver.CreateDataSource(temporary)
-        layer = dataset.CreateLayer(layer_name, osr.SpatialReference(wkt=crs_wkt), ogr.wkbLineString)
-        for key in fields:
-            sample = next((line.attributes[key] for line in lines if line.attributes.get(key) is not None), "")
-            layer.CreateField(ogr.FieldDefn(key, ogr.OFTReal if isinstance(sample, float) else ogr.OFTString))
-        for line in lines:
-            feature = ogr.Feature(layer.GetLayerDefn())
-            for key, value in line.attributes.items():
-                if value is not None:
-                    feature.SetField(key, value)
-            geometry = ogr.Geometry(ogr.wkbLineString)
-            for x, y in line.coords:
-                geometry.AddPoint_2D(float(x), float(y))
-            feature.SetGeometry(geometry)
-            layer.CreateFeature(feature)
-        dataset = None
-    os.replace(temporary, path)
-    return path
-
-
 class KeepMask:
     """The one exclusion mask: which cells of a grid (scene pixels at `stride` 1, merged-map cells otherwise)
     may carry a coastline: not within a margin of no-data or of the scene border.
 
-    Fed strip by strip with each cell's share of valid pixels; kept as packed bits (an eighth of a byte per
-    cell, whatever the scene size), then sampled at path vertices.
+    Fed strip by strip, top to bottom, with each cell's share of valid pixels; cells mostly of data are kept as
+    packed bits (an eighth of a byte per cell). The margin is applied when sampling, around each vertex, so it
+    reaches across strip seams.
     """
 
     def __init__(self, margin_px: int, stride: int, grid_width: int, grid_height: int):
@@ -151,22 +96,111 @@ class KeepMask:
         self.rows: list[np.ndarray] = []
 
     def add(self, valid_share: np.ndarray) -> None:
-        from scipy import ndimage
-
-        # Cells mostly of data count: isolated no-data pixels (dead pixels) do not cut lines.
-        usable = ndimage.minimum_filter(np.nan_to_num(valid_share) > 0.5, size=2 * self.margin + 1, mode="nearest")
-        usable[:, :self.margin] = usable[:, -self.margin:] = False
-        first = sum(len(rows) for rows in self.rows)
-        usable[:max(0, self.margin - first)] = False
-        last = first + len(usable)
-        if last > self.height - self.margin:
-            usable[max(0, self.height - self.margin - first):] = False
-        self.rows.append(np.packbits(usable, axis=1))
+        # Cells mostly of data count: isolated no-data pixels (dead pixels) do not cut lines at stride > 1.
+        self.rows.append(np.packbits(np.nan_to_num(valid_share) > 0.5, axis=1))
 
     def sample(self, xy: np.ndarray) -> np.ndarray:
+        """Per vertex (x, y in grid cells): True where no cell within the margin is no-data or off the grid."""
         if len(self.rows) > 1:
             self.rows = [np.concatenate(self.rows)]  # once, after the last strip
         packed = self.rows[0]
-        rows = np.clip(np.floor(xy[:, 1]).astype(int), 0, self.height - 1)
-        cols = np.clip(np.floor(xy[:, 0]).astype(int), 0, self.width - 1)
-        return (packed[rows, cols >> 3] >> (7 - (cols & 7)) & 1).astype(bool)
+        rows, cols = np.floor(xy[:, 1]).astype(int), np.floor(xy[:, 0]).astype(int)
+        margin = self.margin
+        keep = (rows >= margin) & (rows < self.height - margin) & (cols >= margin) & (cols < self.width - margin)
+        for row_offset in range(-margin, margin + 1):
+            near_rows = np.clip(rows + row_offset, 0, self.height - 1)
+            for col_offset in range(-margin, margin + 1):
+                near_cols = np.clip(cols + col_offset, 0, self.width - 1)
+                keep &= (packed[near_rows, near_cols >> 3] >> (7 - (near_cols & 7)) & 1).astype(bool)
+        return keep
+
+
+def write_lines(path: str, lines: Sequence[Coastline], crs_wkt: str, layer_name: str = "coastline") -> str:
+    """Write one layer of lines with their attributes (see write_layers)."""
+    return write_layers(path, [Layer(layer_name, lines)], crs_wkt)
+
+
+def write_layers(path: str | os.PathLike, layers: Sequence[Layer], crs_wkt: str) -> str:
+    """The one OGR writer: named layers of line or point features with their attributes, in the CRS given.
+
+    The format follows the extension: GeoPackage (.gpkg, several layers), Shapefile (.shp) or GeoJSON (.geojson,
+    .json), one layer each. The files appear only when complete: they are written in a temporary folder beside
+    the output, then moved into place. Raises OutputError with what went wrong.
+    """
+    path = os.path.abspath(os.fspath(path))
+    folder, name = os.path.split(path)
+    driver_name = DRIVERS.get(os.path.splitext(name)[1].lower())
+    if driver_name is None:
+        raise OutputError(f"Cannot write '{path}': use a .gpkg, .shp or .geojson file name.")
+    if driver_name in SINGLE_LAYER_DRIVERS and len(layers) != 1:
+        raise OutputError(f"Cannot write {len(layers)} layers to '{path}': a {driver_name} file holds one. "
+                          "Use a .gpkg file.")
+    temporary = None
+    try:
+        temporary = tempfile.mkdtemp(prefix=f".partial.{name}.", dir=folder)
+        _write_ogr(os.path.join(temporary, name), driver_name, layers, crs_wkt)
+        for written in os.listdir(temporary):  # a Shapefile is several files
+            os.replace(os.path.join(temporary, written), os.path.join(folder, written))
+    except (OSError, RuntimeError) as error:
+        raise OutputError(f"Cannot write '{path}': {error}. Check that the folder exists and is writable, and "
+                          "that the file is not open in another program.") from None
+    finally:
+        if temporary is not None:
+            shutil.rmtree(temporary, ignore_errors=True)
+    return path
+
+
+def _write_ogr(path: str, driver_name: str, layers: Sequence[Layer], crs_wkt: str) -> None:
+    from osgeo import ogr, osr
+
+    ogr.UseExceptions()
+    srs = osr.SpatialReference(wkt=crs_wkt) if crs_wkt else None
+    if srs is not None:
+        srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)  # x = easting, whatever the CRS's axis order
+    dataset = ogr.GetDriverByName(driver_name).CreateDataSource(path)
+    try:
+        for layer in layers:
+            _write_layer(dataset, layer, srs)
+    finally:
+        dataset = None  # closes (and flushes) the file
+
+
+def _write_layer(dataset, layer: Layer, srs) -> None:
+    from osgeo import ogr
+
+    geometry_type = {LINE: ogr.wkbLineString, POINT: ogr.wkbPoint}[layer.geometry]
+    target = dataset.CreateLayer(layer.name, srs, geometry_type)
+    fields = list(dict.fromkeys(key for feature in layer.features for key in feature.attributes))
+    for key in fields:
+        sample = next((feature.attributes[key] for feature in layer.features
+                       if feature.attributes.get(key) is not None), "")
+        target.CreateField(ogr.FieldDefn(key, _field_type(sample)))
+    definition = target.GetLayerDefn()
+    for feature in layer.features:
+        written = ogr.Feature(definition)
+        for key, value in feature.attributes.items():
+            if value is not None:
+                written.SetField(key, _field_value(value))
+        geometry = ogr.Geometry(geometry_type)
+        for x, y in np.reshape(feature.coords, (-1, 2)):
+            geometry.AddPoint_2D(float(x), float(y))
+        written.SetGeometry(geometry)
+        target.CreateFeature(written)
+
+
+def _field_type(sample) -> int:
+    from osgeo import ogr
+
+    if isinstance(sample, numbers.Integral) and not isinstance(sample, bool):
+        return ogr.OFTInteger64
+    if isinstance(sample, numbers.Real) and not isinstance(sample, bool):
+        return ogr.OFTReal
+    return ogr.OFTString
+
+
+def _field_value(value):
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return int(value)
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return float(value)
+    return str(value)

@@ -3,8 +3,9 @@ with the reference sea boundary. Run: PYTHONPATH=.pkg .venv/bin/python -m sar_co
 
 from pathlib import Path
 
-from ..core.extract import ORIENTATION_FREE, ExtractConfig, extract
+from ..core.extract import ExtractConfig, extract
 from ..core.infer import InferenceConfig
+from ..core.methods import ORIENTATION_FREE
 from ..core.metric import evaluate
 from ..core.report import write_quicklook
 from ..training.cli import read_lines

@@ -1,6 +1,7 @@
 """Train models without QGIS (GPU servers, the Makefile):
 
     python -m sar_coastline.training.cli --images a.tif b.tif --lines coast.gpkg --out models/
+    python -m sar_coastline.training.cli --images a.tif b.tif --lines a.gpkg b.gpkg:coast --out models/
     python -m sar_coastline.training.cli --generate 8 --out models/    # on generated scenes
 """
 
@@ -13,11 +14,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.errors import CoastlineError
-from ..models.modelfile import HEADS
+from ..core.errors import CoastlineError, InputError
+from ..core.hooks import RunHooks
+from ..core.predict import DEVICES
+from ..models.modelfile import HEADS, NORMALIZATIONS, TRANSFORMS
 from .dataset import CropConfig
 from .loop import TrainConfig, TrainSource, train
-from .presets import PRESETS
+from .presets import ARCHITECTURES, ENCODERS, PRESETS, MemberSpec
 
 GENERATED_STYLES = ("rocky", "beach", "estuary", "mixed")
 TRAINING_SEED_BASE = 1000  # generated training scenes; the accuracy benchmark uses other seeds
@@ -29,8 +32,14 @@ def read_lines(path: str, crs_wkt: str) -> list[np.ndarray]:
 
     ogr.UseExceptions()
     name, _, layer_name = path.partition(":")
-    dataset = ogr.Open(name)
+    try:
+        dataset = ogr.Open(name)
+    except RuntimeError as error:
+        raise InputError(f"Cannot read the lines '{name}': {error}") from None
     layer = dataset.GetLayerByName(layer_name) if layer_name else dataset.GetLayer(0)
+    if layer is None:
+        names = [dataset.GetLayer(index).GetName() for index in range(dataset.GetLayerCount())]
+        raise InputError(f"'{name}' has no layer '{layer_name}'. Its layers: {', '.join(names)}.")
     target = osr.SpatialReference(wkt=crs_wkt)
     target.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
     source = layer.GetSpatialRef()
@@ -51,6 +60,24 @@ def read_lines(path: str, crs_wkt: str) -> list[np.ndarray]:
     return lines
 
 
+def lines_for(image: str, paths: list[str]) -> list[np.ndarray]:
+    """The lines of every file, reprojected to the image's CRS (lines outside the image are harmless)."""
+    from ..core.readers import open_scene
+
+    crs_wkt = open_scene(image).crs_wkt
+    return [line for path in paths for line in read_lines(path, crs_wkt)]
+
+
+def choose_members(preset: str, architecture: str | None = None, encoder: str | None = None,
+                   head: str | None = None, input_transform: str | None = None,
+                   learning_rate: float | None = None) -> tuple[MemberSpec, ...]:
+    """The preset's members with the given choices replaced; the loss follows the head (see MemberSpec)."""
+    overrides = {"architecture": architecture, "encoder": encoder, "head": head, "input_transform": input_transform,
+                 "learning_rate": learning_rate}
+    overrides = {name: value for name, value in overrides.items() if value is not None}
+    return tuple(replace(member, **overrides) for member in PRESETS[preset])
+
+
 def generated_sources(count: int, size: int, folder: Path, seed_base: int = TRAINING_SEED_BASE) -> list[TrainSource]:
     from ..core.synthetic import generate_scene, write_scene
 
@@ -64,57 +91,58 @@ def generated_sources(count: int, size: int, folder: Path, seed_base: int = TRAI
 
 
 def main(argv=None) -> int:
+    defaults = TrainConfig()
     parser = argparse.ArgumentParser(prog="python -m sar_coastline.training.cli", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", nargs="*", default=(), help="training rasters")
-    parser.add_argument("--lines", help="coastline lines for those rasters: file.gpkg or file.gpkg:layer")
+    parser.add_argument("--lines", nargs="*", default=(),
+                        help="coastline lines for those rasters, all combined: file.gpkg or file.gpkg:layer, several "
+                             "allowed (one per scene is fine)")
     parser.add_argument("--generate", type=int, default=0, help="train on this many generated scenes instead")
     parser.add_argument("--generated-size", type=int, default=2048)
     parser.add_argument("--out", required=True, help="output folder (model files, checkpoints, ensemble.json)")
-    parser.add_argument("--preset", choices=sorted(PRESETS), default="fast")
-    parser.add_argument("--encoder", help="override the preset's encoder")
-    parser.add_argument("--head", choices=sorted(HEADS), help="override the preset's head")
-    parser.add_argument("--epochs", type=int, default=20)
-    parser.add_argument("--steps", type=int, default=50, help="steps per epoch")
-    parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--model-side", type=int, default=512)
-    parser.add_argument("--crop-range", type=int, nargs=2, default=(1024, 1536))
-    parser.add_argument("--normalization", choices=("fixed", "scene"), default="scene")
-    parser.add_argument("--curriculum-epochs", type=int, default=10)
+    parser.add_argument("--preset", choices=list(PRESETS), default="fast")
+    parser.add_argument("--architecture", choices=ARCHITECTURES, help="override the preset's architecture")
+    parser.add_argument("--encoder", choices=ENCODERS, help="override the preset's encoder")
+    parser.add_argument("--head", choices=list(HEADS), help="override the preset's head (the loss follows it)")
+    parser.add_argument("--transform", choices=TRANSFORMS, help="override the preset's input transform")
+    parser.add_argument("--epochs", type=int, default=defaults.epochs)
+    parser.add_argument("--steps", type=int, default=defaults.steps_per_epoch, help="steps per epoch")
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    parser.add_argument("--model-side", type=int, default=defaults.crop.model_side)
+    parser.add_argument("--crop-range", type=int, nargs=2, default=defaults.crop.crop_range)
+    parser.add_argument("--normalization", choices=NORMALIZATIONS, default="scene")
+    parser.add_argument("--curriculum-epochs", type=int, default=defaults.crop.curriculum_epochs)
     parser.add_argument("--validation-share", type=float, default=0.25)
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--workers", type=int, default=0)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", choices=DEVICES, default=defaults.device)
+    parser.add_argument("--workers", type=int, default=defaults.workers)
+    parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--init", help="start from this model file's weights (fine-tuning); same network and head")
     parser.add_argument("--learning-rate", type=float, help="override the preset's learning rate")
     parser.add_argument("--half", action="store_true", help="store weights as fp16 (half the file size)")
     args = parser.parse_args(argv)
 
+    if not args.generate and not (args.images and args.lines):
+        parser.error("give --images and --lines, or --generate N")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    if args.generate:
-        sources = generated_sources(args.generate, args.generated_size, out / "generated_scenes")
-    else:
-        if not args.images or not args.lines:
-            parser.error("give --images and --lines, or --generate N")
-        from ..core.raster import open_scene
-
-        sources = [TrainSource(image, read_lines(args.lines, open_scene(image).crs_wkt)) for image in args.images]
-    members = PRESETS[args.preset]
-    if args.encoder:
-        members = tuple(replace(member, encoder=args.encoder) for member in members)
-    if args.head:
-        members = tuple(replace(member, head=args.head) for member in members)
-    if args.learning_rate:
-        members = tuple(replace(member, learning_rate=args.learning_rate) for member in members)
-    config = TrainConfig(members=members, epochs=args.epochs, steps_per_epoch=args.steps, batch_size=args.batch_size,
-                         crop=CropConfig(model_side=args.model_side, crop_range=tuple(args.crop_range),
-                                         normalization=args.normalization,
-                                         curriculum_epochs=args.curriculum_epochs),
-                         validation_share=args.validation_share, device=args.device, seed=args.seed,
-                         workers=args.workers, half_precision_files=args.half, init_from=args.init)
+    hooks = RunHooks(log=lambda message: print(message, flush=True),
+                     warn=lambda message: print(f"warning: {message}", file=sys.stderr, flush=True))
     try:
-        result = train(sources, config, out, log=lambda message: print(message, flush=True))
+        members = choose_members(args.preset, args.architecture, args.encoder, args.head, args.transform,
+                                 args.learning_rate or None)
+        config = TrainConfig(members=members, epochs=args.epochs, steps_per_epoch=args.steps,
+                             batch_size=args.batch_size,
+                             crop=CropConfig(model_side=args.model_side, crop_range=tuple(args.crop_range),
+                                             normalization=args.normalization,
+                                             curriculum_epochs=args.curriculum_epochs),
+                             validation_share=args.validation_share, device=args.device, seed=args.seed,
+                             workers=args.workers, half_precision_files=args.half, init_from=args.init)
+        if args.generate:
+            sources = generated_sources(args.generate, args.generated_size, out / "generated_scenes")
+        else:
+            sources = [TrainSource(image, lines_for(image, args.lines)) for image in args.images]
+        result = train(sources, config, out, hooks)
     except CoastlineError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -14,15 +14,22 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.errors import Cancelled, InputError
-from ..core.extract import ORIENTATION_FREE, PAPER, ExtractConfig, run_models
+from ..core.errors import Cancelled, CoastlineError, InputError
+from ..core.extract import ExtractConfig, extract, model_sides
+from ..core.hooks import RunHooks, as_hooks
 from ..core.infer import InferenceConfig
+from ..core.methods import ORIENTATION_FREE, PAPER
 from ..core.metric import DEFAULT_CAP_M, evaluate
-from ..core.raster import Scene, array_scene, open_scene
+from ..core.predict import DEVICES
+from ..core.raster import Scene, array_scene
+from ..core.readers import open_scene
 from ..models.modelfile import HEADS, LoadedModel, ModelMeta, create_model, save_model, write_manifest
+from .checkpoint import read_checkpoint, write_checkpoint
 from .dataset import CropConfig, CropSampler, TrainScene, to_tensors
 from .labels import rasterize_labels
 from .presets import FAST_SINGLE, MemberSpec
+
+CHECKPOINT_SUFFIX = ".checkpoint.safetensors"
 
 
 @dataclass(frozen=True)
@@ -39,6 +46,16 @@ class TrainConfig:
     half_precision_files: bool = False
     ema_decay: float = 0.99  # validated and saved weights are this running average: steadier than the last step
     init_from: str | None = None  # a model file to start from (fine-tuning); it must match the member's network
+
+    def __post_init__(self):
+        # Refused here, before scenes are read: MemberSpec checks its own names.
+        if not self.members:
+            raise InputError("No model to train: give at least one member.")
+        if self.device not in DEVICES:
+            raise InputError(f"Unknown device '{self.device}'. Choose one of: {', '.join(DEVICES)}.")
+        for name in ("epochs", "steps_per_epoch", "batch_size"):
+            if getattr(self, name) < 1:
+                raise InputError(f"{name} must be at least 1, not {getattr(self, name)}.")
 
 
 @dataclass
@@ -94,27 +111,34 @@ def _bounds(scene: Scene, first_row: int, last_row: int) -> tuple[float, float, 
     return min(xs), min(ys), max(xs), max(ys)
 
 
-def prepare_scenes(sources: Sequence[TrainSource], validation_share: float, log: Callable[[str], None]
+def prepare_scenes(sources: Sequence[TrainSource], validation_share: float, hooks: RunHooks
                    ) -> tuple[list[TrainScene], list[ValidationScene]]:
-    """Rasterize labels once per scene and split off validation: whole scenes when there are several,
-    else the bottom `validation_share` of the single scene's rows."""
+    """Rasterize labels once per training scene and split off validation: whole scenes when there are several,
+    else the bottom `validation_share` of the single scene's rows. Label notes and warnings go to the hooks."""
     if not sources:
         raise InputError("No training raster was given.")
     count = len(sources)
     held_out = max(1, round(count * validation_share)) if count > 1 and validation_share > 0 else 0
     train, validation = [], []
     for index, source in enumerate(sources):
+        hooks.check_cancel()
         scene = open_scene(source.image)
+        if index >= count - held_out:
+            validation.append(_validation_scene(scene, _clip_lines(source.lines, _bounds(scene, 0, scene.height)),
+                                                hooks))
+            continue
         db = scene.read_db()
         land = None
         if source.classes_path:
             land = open_scene(source.classes_path).read() == 2  # 0 (sea) reads as no data: only land matters
-        labels = rasterize_labels(db, scene.geotransform, source.lines, source.land_polygons, land_mask=land)
+        try:
+            labels = rasterize_labels(db, scene.geotransform, source.lines, source.land_polygons, land_mask=land)
+        except InputError as error:
+            raise InputError(f"{scene.name}: {error}") from None
         for note in labels.notes:
-            log(f"{scene.name}: {note}")
-        if index >= count - held_out:
-            validation.append(ValidationScene(scene, source.lines))
-            continue
+            hooks.note(f"{scene.name}: {note}")
+        for warning in labels.warnings:
+            hooks.warning(f"{scene.name}: {warning}")
         split = scene.height if count > 1 or validation_share <= 0 else int(scene.height * (1 - validation_share))
         train.append(TrainScene(scene, labels.classes, labels.coast, rows=(0, split)))
         if split < scene.height:
@@ -123,9 +147,17 @@ def prepare_scenes(sources: Sequence[TrainSource], validation_share: float, log:
             region_gt = (gt[0] + split * gt[2], gt[1], gt[2], gt[3] + split * gt[5], gt[4], gt[5])
             region = array_scene(np.clip(dn_like, 0, 65535).astype(np.uint16), region_gt, scene.crs_wkt,
                                  f"{scene.name}_validation")
-            validation.append(ValidationScene(region, _clip_lines(source.lines, _bounds(scene, split, scene.height))))
-            log(f"{scene.name}: rows {split}..{scene.height} held out for validation.")
+            validation.append(_validation_scene(
+                region, _clip_lines(source.lines, _bounds(scene, split, scene.height)), hooks))
+            hooks.log(f"{scene.name}: rows {split}..{scene.height} held out for validation.")
     return train, validation
+
+
+def _validation_scene(scene: Scene, truth: list[np.ndarray], hooks: RunHooks) -> ValidationScene:
+    """`truth` holds only the lines inside the scene: lines of other scenes would count as missed coast."""
+    if not truth:
+        hooks.warning(f"{scene.name}: no coastline line in this validation scene; it is not scored.")
+    return ValidationScene(scene, truth)
 
 
 def member_meta(spec: MemberSpec, crop: CropConfig, score: float | None, provenance: dict,
@@ -137,42 +169,60 @@ def member_meta(spec: MemberSpec, crop: CropConfig, score: float | None, provena
                      pixel_size_m=pixel_size_m)
 
 
-def validate(network, meta: ModelMeta, scenes: Sequence[ValidationScene], device: str) -> float:
-    """Mean competition score of the network alone over the validation scenes (lower is better)."""
-    from ..core.extract import _Run
+def validation_config(meta: ModelMeta, device: str) -> ExtractConfig:
+    """Extract coastline's defaults (overlap, minimum length, batch, stride, smoothing, the model's own scales)
+    on the training device, with the method the model runs: the saved validation score describes what users run.
+    Orientation-free needs a land class; coast-only models run the paper's rules."""
+    return ExtractConfig(method=ORIENTATION_FREE if "land" in meta.classes else PAPER,
+                         inference=InferenceConfig(device=device))
+
+
+def describe_validation(meta: ModelMeta, scenes: Sequence[ValidationScene], device: str) -> str:
+    config = validation_config(meta, device)
+    inference = config.inference
+    scales = "; ".join(f"{item.scene.name} {model_sides([meta], item.scene.pixel_size, inference)}"
+                       for item in scenes)
+    return (f"validated as Extract coastline runs: method {config.method}, overlap {inference.overlap:g}, "
+            f"minimum length {config.min_length_m:g} m, map stride {inference.stride} px, smoothing "
+            f"{inference.smoothing_sigma:g}; scales (crop sides) {scales}.")
+
+
+def validate(network, meta: ModelMeta, scenes: Sequence[ValidationScene], device: str, hooks: RunHooks) -> float:
+    """Mean competition score of the network alone over the validation scenes (lower is better), each run
+    through Extract coastline itself with `validation_config`. Only cancel is taken from `hooks`: Extract's
+    per-scene notes and progress would flood the training log."""
     from ..core.predict import EnsemblePredictor
 
+    config = validation_config(meta, device)
     predictor = EnsemblePredictor([(LoadedModel(Path(f"{meta.encoder}.safetensors"), meta, network), 1.0)],
-                                  device=device, batch_size=8, log=lambda message: None)
-    method = ORIENTATION_FREE if predictor.has_land else PAPER
-    config = ExtractConfig(method=method, inference=InferenceConfig(device=device, overlap=0.25), min_length_m=30)
+                                  device, config.inference.precision, config.inference.batch_size)
     scores = []
     for item in scenes:
+        hooks.check_cancel()
         if not item.truth:
             continue
-        lines = run_models(item.scene, config, method, predictor, meta.scales, _Run(None, None, None))
-        score, _distances = evaluate([line.coords for line in lines], item.truth)
+        result = extract(item.scene, config, RunHooks(cancel=hooks.cancel), predictor=predictor)
+        score, _distances = evaluate([line.coords for line in result.lines], item.truth)
         scores.append(score.score)
-    network.train()
     return float(np.mean(scores)) if scores else DEFAULT_CAP_M
 
 
-def _loss(spec: MemberSpec):
+def make_loss(spec: MemberSpec):
+    """The member's loss on (logits, target as to_tensors gives it)."""
     import segmentation_models_pytorch as smp
     import torch
 
-    if spec.loss == "bce":
+    if spec.training_loss == "bce":
         return torch.nn.BCEWithLogitsLoss()
     dice, focal = smp.losses.DiceLoss("multiclass"), smp.losses.FocalLoss("multiclass")
     return lambda logits, target: dice(logits, target) + focal(logits, target)
 
 
-def _optimizer(spec: MemberSpec, parameters):
+def make_optimizer(spec: MemberSpec, parameters):
     import torch
 
-    if spec.optimizer == "adadelta":
-        return torch.optim.Adadelta(parameters, lr=spec.learning_rate)
-    return torch.optim.Adam(parameters, lr=spec.learning_rate)
+    optimizers = {"adam": torch.optim.Adam, "adadelta": torch.optim.Adadelta}
+    return optimizers[spec.optimizer](parameters, lr=spec.learning_rate)
 
 
 def _start_weights(path: str, meta: ModelMeta):
@@ -189,7 +239,7 @@ def _start_weights(path: str, meta: ModelMeta):
     return start.network
 
 
-class _Samples:
+class EpochSamples:
     """Index dataset over the crop sampler, so a DataLoader can run it in worker processes."""
 
     def __init__(self, sampler: CropSampler, epoch: int, count: int):
@@ -202,14 +252,72 @@ class _Samples:
         return self.sampler.sample(self.epoch, index)
 
 
+class AccumulatingStep:
+    """One optimizer step over a batch, run as `micro_batches` parts whose gradients add up to the whole batch's.
+
+    When the GPU runs out of memory the batch is split into twice as many parts and the step is redone: the
+    effective batch, hence the recipe, stays the same (batch-norm statistics come from the smaller parts, and
+    Dice is taken per part). The split is kept for the following steps.
+    """
+
+    def __init__(self, network, optimizer, loss_function, device: str, log: Callable[[str], None]):
+        import torch
+
+        self.network, self.optimizer, self.loss_function, self.device, self.log = (
+            network, optimizer, loss_function, device, log)
+        self.autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device == "cuda")
+        self.micro_batches = 1
+
+    def __call__(self, inputs, target) -> float:
+        """Train on one batch; returns its loss."""
+        import torch
+
+        while True:
+            try:
+                loss = self._accumulate(inputs, target)
+                break
+            except torch.cuda.OutOfMemoryError:
+                pass  # handled after the except block, once the failed attempt's tensors can be freed
+            self._split_further(len(inputs))
+        self.optimizer.step()
+        return loss
+
+    def _accumulate(self, inputs, target) -> float:
+        self.optimizer.zero_grad(set_to_none=True)
+        total = 0.0
+        for part_inputs, part_target in zip(inputs.tensor_split(self.micro_batches),
+                                            target.tensor_split(self.micro_batches)):
+            share = len(part_inputs) / len(inputs)
+            with self.autocast:
+                logits = self.network(part_inputs.to(self.device))
+            loss = self.loss_function(logits.float(), part_target.to(self.device))
+            (loss * share).backward()
+            total += loss.item() * share
+        return total
+
+    def _split_further(self, batch_size: int) -> None:
+        import torch
+
+        self.optimizer.zero_grad(set_to_none=True)
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+        if self.micro_batches >= batch_size:
+            raise CoastlineError("The GPU ran out of memory even when training on one crop at a time. Lower the "
+                                 "model side or the batch size, close other programs using the GPU, or train on "
+                                 "the CPU (DEVICE cpu; --device cpu on the command line).")
+        self.micro_batches = min(batch_size, 2 * self.micro_batches)
+        self.log(f"GPU out of memory: each batch of {batch_size} now runs as {self.micro_batches} micro-batches of "
+                 f"up to {-(-batch_size // self.micro_batches)} with gradient accumulation (same effective batch).")
+
+
 def train_member(spec: MemberSpec, sampler: CropSampler, validation: Sequence[ValidationScene],
-                 config: TrainConfig, folder: Path, provenance: dict, progress: Callable[[float], None],
-                 cancelled: Callable[[], bool], log: Callable[[str], None]) -> MemberResult:
+                 config: TrainConfig, folder: Path, provenance: dict, hooks: RunHooks) -> MemberResult:
+    """Train one member; `hooks` progress runs 0..100 over this member."""
     import torch
 
     from ..core.predict import pick_device
 
-    device = pick_device(config.device, log)
+    device = pick_device(config.device, hooks.log)
     torch.manual_seed(config.seed)
     pixel_size = float(np.median([scene.scene.pixel_size for scene in sampler.scenes]))
 
@@ -220,88 +328,79 @@ def train_member(spec: MemberSpec, sampler: CropSampler, validation: Sequence[Va
     network = create_model(meta).to(device)
     if config.init_from:
         network.load_state_dict(_start_weights(config.init_from, meta).state_dict())
-        log(f"{spec.name}: starting from the weights of {Path(config.init_from).name}.")
+        hooks.log(f"{spec.name}: starting from the weights of {Path(config.init_from).name}.")
     # Averaged weights (batch-norm statistics included) score far more steadily per epoch than the raw ones.
     averaged = torch.optim.swa_utils.AveragedModel(
         network, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(config.ema_decay), use_buffers=True)
-    optimizer = _optimizer(spec, network.parameters())
+    optimizer = make_optimizer(spec, network.parameters())
     # Cosine decay per step: the noisy per-epoch validation score does not drive the learning rate.
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs * config.steps_per_epoch)
-    loss_function = _loss(spec)
-    checkpoint_path = folder / f"{spec.name}.checkpoint.pt"
+    step = AccumulatingStep(network, optimizer, make_loss(spec), device, hooks.log)
+    modules = {"network": network, "averaged": averaged}
+    checkpoint_path = folder / f"{spec.name}{CHECKPOINT_SUFFIX}"
     model_path = folder / f"{spec.name}.safetensors"
     start_epoch, best, history = 0, None, []
     if checkpoint_path.exists():
-        state = torch.load(checkpoint_path, map_location=device, weights_only=True)
-        network.load_state_dict(state["network"])
-        averaged.load_state_dict(state["averaged"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        start_epoch, best, history = state["epoch"], state["best"], json.loads(state["history"])
-        log(f"{spec.name}: resumed from the checkpoint after epoch {start_epoch}.")
+        saved = read_checkpoint(checkpoint_path, modules, optimizer, scheduler, device)
+        start_epoch, best, history = saved["epoch"], saved["best"], saved["history"]
+        hooks.log(f"{spec.name}: resumed from the checkpoint after epoch {start_epoch}.")
 
     def save_checkpoint(epoch: int) -> None:
-        torch.save({"network": network.state_dict(), "averaged": averaged.state_dict(),
-                    "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "epoch": epoch,
-                    "best": best, "history": json.dumps(history)}, checkpoint_path)
+        write_checkpoint(checkpoint_path, modules, optimizer, scheduler,
+                         {"epoch": epoch, "best": best, "history": history})
 
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device == "cuda")
+    if validation:
+        hooks.log(f"{spec.name}: {describe_validation(meta, validation, device)}")
     network.train()
-    for epoch in range(start_epoch, config.epochs):
-        started = time.perf_counter()
-        loader = torch.utils.data.DataLoader(
-            _Samples(sampler, epoch, config.steps_per_epoch * config.batch_size), batch_size=config.batch_size,
-            num_workers=config.workers, collate_fn=lambda samples: to_tensors(samples, spec.head,
-                                                                              spec.input_transform,
-                                                                              config.crop.augment.db_window))
-        losses = []
-        for step, (inputs, target) in enumerate(loader):
-            if cancelled():
-                save_checkpoint(epoch)
-                if not model_path.exists():
-                    save_model(model_path, averaged.module, meta_with(None), config.half_precision_files)
-                raise Cancelled(f"Training cancelled in epoch {epoch + 1}; the checkpoint {checkpoint_path.name} "
-                                f"and the model {model_path.name} were saved. Run again to resume.")
-            inputs, target = inputs.to(device), target.to(device)
-            with autocast:
-                loss = loss_function(network(inputs).float(), target)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            scheduler.step()
-            averaged.update_parameters(network)
-            losses.append(loss.item())
-            progress((epoch + (step + 1) / config.steps_per_epoch) / config.epochs)
-        score = validate(averaged.module, meta, validation, device) if validation else float(np.mean(losses))
-        improved = best is None or score < best
-        if improved:
-            best = score
-            save_model(model_path, averaged.module, meta_with(score if validation else None),
-                       config.half_precision_files)
-        history.append({"epoch": epoch + 1, "loss": round(float(np.mean(losses)), 5), "score": round(score, 3),
-                        "lr": optimizer.param_groups[0]["lr"], "seconds": round(time.perf_counter() - started, 1)})
-        save_checkpoint(epoch + 1)
-        label = "validation score" if validation else "loss (no validation scene)"
-        log(f"{spec.name} epoch {epoch + 1}/{config.epochs}: loss {np.mean(losses):.4f}, {label} {score:.2f}"
-            f"{' (best, saved)' if improved else ''}")
+    epoch = start_epoch
+    try:
+        for epoch in range(start_epoch, config.epochs):
+            started = time.perf_counter()
+            loader = torch.utils.data.DataLoader(
+                EpochSamples(sampler, epoch, config.steps_per_epoch * config.batch_size),
+                batch_size=config.batch_size, num_workers=config.workers,
+                collate_fn=lambda samples: to_tensors(samples, spec.head, spec.input_transform,
+                                                      config.crop.augment.db_window))
+            losses = []
+            for index, (inputs, target) in enumerate(loader):
+                hooks.check_cancel()
+                losses.append(step(inputs, target))
+                scheduler.step()
+                averaged.update_parameters(network)
+                hooks.progress(100 * (epoch + (index + 1) / config.steps_per_epoch) / config.epochs)
+            score = validate(averaged.module, meta, validation, device, hooks) if validation else float(np.mean(losses))
+            improved = best is None or score < best
+            if improved:
+                best = score
+                save_model(model_path, averaged.module, meta_with(score if validation else None),
+                           config.half_precision_files)
+            history.append({"epoch": epoch + 1, "loss": round(float(np.mean(losses)), 5), "score": round(score, 3),
+                            "lr": optimizer.param_groups[0]["lr"], "seconds": round(time.perf_counter() - started, 1)})
+            save_checkpoint(epoch + 1)
+            label = "validation score" if validation else "loss (no validation scene)"
+            hooks.log(f"{spec.name} epoch {epoch + 1}/{config.epochs}: loss {np.mean(losses):.4f}, {label} "
+                      f"{score:.2f}{' (best, saved)' if improved else ''}")
+    except Cancelled:
+        save_checkpoint(epoch)
+        if not model_path.exists():
+            save_model(model_path, averaged.module, meta_with(None), config.half_precision_files)
+        raise Cancelled(f"Training cancelled in epoch {epoch + 1}; the checkpoint {checkpoint_path.name} and the "
+                        f"model {model_path.name} were saved. Run again to resume.") from None
     return MemberResult(model_path, best if validation else None, history)
 
 
 def train(sources: Sequence[TrainSource], config: TrainConfig, output_folder: str | Path,
-          progress: Callable[[float], None] | None = None, cancel: Callable[[], bool] | None = None,
-          log: Callable[[str], None] | None = None) -> TrainResult:
+          hooks: RunHooks | None = None) -> TrainResult:
     """Train every member of `config`, write model files and `ensemble.json` into `output_folder`."""
     import segmentation_models_pytorch as smp
     import torch
 
-    progress = progress or (lambda percent: None)
-    cancel = cancel or (lambda: False)
-    log = log or (lambda message: None)
+    hooks = as_hooks(hooks)
     folder = Path(output_folder)
     folder.mkdir(parents=True, exist_ok=True)
-    train_scenes, validation = prepare_scenes(sources, config.validation_share, log)
+    train_scenes, validation = prepare_scenes(sources, config.validation_share, hooks)
     if not validation:
-        log("No validation scene: the best checkpoint is chosen by training loss; set a validation share > 0.")
+        hooks.log("No validation scene: the best checkpoint is chosen by training loss; set a validation share > 0.")
     sampler = CropSampler(train_scenes, config.crop, config.seed)
     provenance = {"data": [Path(source.image).name for source in sources],
                   "recipe": json.loads(json.dumps(asdict(config), default=str)),
@@ -310,9 +409,9 @@ def train(sources: Sequence[TrainSource], config: TrainConfig, output_folder: st
     results = []
     count = len(config.members)
     for index, spec in enumerate(config.members):
-        log(f"Training {spec.name} ({index + 1}/{count}).")
+        hooks.log(f"Training {spec.name} ({index + 1}/{count}), loss {spec.training_loss}.")
         results.append(train_member(spec, sampler, validation, config, folder, provenance,
-                                    lambda share, index=index: progress(100 * (index + share) / count), cancel, log))
+                                    hooks.span(100 * index / count, 100 * (index + 1) / count)))
     # The paper weighs members by validation score; lower is better, so weight = 1 / score.
     weights = [1.0 / max(result.score, 1e-3) if result.score is not None else 1.0 for result in results]
     manifest = write_manifest(folder / "ensemble.json", [(str(result.path), weight)

@@ -68,6 +68,18 @@ def test_all_nodata_and_too_small_are_refused(tmp_path):
         raster.open_scene(write_raster(tmp_path / "h.tif", two_halves_dn(40, 300)))
 
 
+def test_gdal_errors_reach_the_user_as_input_errors(tmp_path):
+    empty_float = write_raster(tmp_path / "f.tif", np.zeros((100, 100), np.float32))
+    with pytest.raises(InputError, match="only no-data"):
+        raster.open_scene(empty_float)  # GDAL's ComputeRasterMinMax fails on it
+    whole = write_raster(tmp_path / "whole.tif", two_halves_dn(512, 512))
+    cut = tmp_path / "cut.tif"
+    cut.write_bytes(whole.read_bytes()[:len(whole.read_bytes()) // 3])  # header intact, pixels cut off
+    scene = raster.open_scene(cut)
+    with pytest.raises(InputError, match="Cannot read rows"):
+        scene.read_db(0, 400, 512, 50)
+
+
 def test_unreadable_file_is_refused(tmp_path):
     path = tmp_path / "broken.tif"
     path.write_bytes(b"not a raster")

@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from sar_coastline.core.extract import CLASSICAL, DEFAULT_MODEL, ORIENTATION_FREE, ExtractConfig, extract
+from sar_coastline.core.extract import DEFAULT_MODEL, ExtractConfig, extract
 from sar_coastline.core.infer import InferenceConfig
+from sar_coastline.core.methods import CLASSICAL, ORIENTATION_FREE
 from sar_coastline.core.metric import evaluate
 from sar_coastline.training.cli import read_lines
 
@@ -22,8 +23,10 @@ CLASSICAL_BOUND_M = 15.0
 def score_of(method: str) -> float:
     result = extract(str(CHIP), ExtractConfig(method=method, band=CROSS_POL, inference=InferenceConfig(device="cpu")))
     reference = read_lines(f"{DATA / 'labrador_s1_reference.gpkg'}:coastline", result.scene.crs_wkt)
-    assert result.method == method
+    assert result.method == method and result.lines
     score, _distances = evaluate([line.coords for line in result.lines], reference)
+    nothing, _distances = evaluate([], reference)
+    assert nothing.score == 150.0  # the cap: a method that finds nothing scores this, far above the bounds below
     return score.score
 
 

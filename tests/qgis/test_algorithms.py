@@ -86,6 +86,7 @@ def test_evaluate_refuses_a_geographic_reference(provider, scene_paths, tmp_path
     ("geographic", lambda: two_halves_dn(), "geographic CRS"),
     ("twobands", lambda: np.stack([two_halves_dn(), two_halves_dn(seed=1)]), "Choose the band"),
     ("nodata", lambda: np.zeros((128, 128), np.uint16), "only no-data"),
+    ("nodatafloat", lambda: np.zeros((128, 128), np.float32), "only no-data"),  # GDAL's min/max used to escape
     ("small", lambda: two_halves_dn(32, 32, coast_col=16), "at least 64 x 64"),
 ])
 def test_bad_rasters_fail_clearly_and_write_nothing(provider, tmp_path, name, make, message):
@@ -123,5 +124,14 @@ def test_cancel_leaves_no_output(provider, tmp_path):
     algorithm = provider.algorithm("extractcoastline")
     results, ok = algorithm.run({"INPUT": str(raster), "METHOD": CLASSICAL, "OUTPUT": str(output)},
                                 QgsProcessingContext(), feedback)
-    assert not output.exists()
+    assert not ok  # a cancelled run fails, so qgis_process exits non-zero
+    assert feedback.isCanceled() and not output.exists()
     assert "LINE_COUNT" not in results
+
+
+def test_models_with_the_classical_method_are_refused_naming_method(provider, tmp_path):
+    manifest = tmp_path / "ensemble.json"
+    manifest.write_text("{}")
+    with pytest.raises(QgsProcessingException, match="METHOD 'classical' uses no model.*METHOD 0"):
+        extract(tmp_path, write_raster(tmp_path / "halves.tif", two_halves_dn()), MODELS=[str(manifest)])
+    assert not (tmp_path / "coast.gpkg").exists()
