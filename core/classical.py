@@ -1,15 +1,26 @@
-"""The model-free method: calibrated dB, despeckle, Otsu on valid pixels, clean-up, sub-pixel contour."""
+"""The model-free method: calibrated dB, despeckle, Otsu on valid pixels, clean-up, sub-pixel contour.
+
+It streams like the model path: the scene is read in strips of a bounded number of pixels, in four passes
+(histogram for the threshold, land regions, sea regions, contour). Each pass despeckles its strips again from
+the scene, with a halo of rows so a strip equals the same rows of the whole-scene filter; between passes only
+a histogram, region sizes and the exclusion mask's bits are kept. No whole-scene array is held.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage
 
 from .errors import InputError
-from .hooks import RunHooks
+from .hooks import RunHooks, as_hooks
+
+STRIP_PIXELS = 4_000_000  # per strip: bounds the working memory (~30 bytes a pixel) whatever the scene size
+EIGHT_CONNECTED = np.ones((3, 3), bool)
+NO_CONTRAST = "The scene has no contrast between sea and land (all valid pixels are equal)."
 
 
 @dataclass(frozen=True)
@@ -36,6 +47,23 @@ def despeckle(db: np.ndarray, sigma_px: float) -> np.ndarray:
     return result
 
 
+def despeckle_halo(sigma_px: float) -> int:
+    """Rows a strip needs on each side so its despeckle equals the whole scene's (the Gaussian's reach)."""
+    return math.ceil(4.0 * sigma_px)
+
+
+def despeckled_strips(scene, sigma_px: float, strip_height: int) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """(first row, dB strip, despeckled strip) down the scene; each strip is read with a halo of rows, so the
+    result is the whole-scene despeckle cut into strips."""
+    halo = despeckle_halo(sigma_px)
+    for row in range(0, scene.height, strip_height):
+        rows = min(strip_height, scene.height - row)
+        top, bottom = max(0, row - halo), min(scene.height, row + rows + halo)
+        block = scene.read_db(0, top, scene.width, bottom - top)
+        inner = slice(row - top, row - top + rows)
+        yield row, block[inner], despeckle(block, sigma_px)[inner]
+
+
 def otsu_threshold(values: np.ndarray, bins: int = 512) -> float:
     """Otsu's threshold of the finite values (between-class variance maximised on a histogram)."""
     finite = values[np.isfinite(values)]
@@ -43,8 +71,13 @@ def otsu_threshold(values: np.ndarray, bins: int = 512) -> float:
         raise InputError("No valid pixels to threshold.")
     low, high = np.percentile(finite, [0.1, 99.9])
     if high <= low:
-        raise InputError("The scene has no contrast between sea and land (all valid pixels are equal).")
+        raise InputError(NO_CONTRAST)
     counts, edges = np.histogram(finite, bins=bins, range=(low, high))
+    return otsu_of_histogram(counts, edges)
+
+
+def otsu_of_histogram(counts: np.ndarray, edges: np.ndarray) -> float:
+    """The bin centre that maximises the between-class variance of a histogram."""
     centres = (edges[:-1] + edges[1:]) / 2
     weight_low = np.cumsum(counts)
     weight_high = weight_low[-1] - weight_low
@@ -56,9 +89,62 @@ def otsu_threshold(values: np.ndarray, bins: int = 512) -> float:
     return float(centres[np.nanargmax(between)])
 
 
+class DbHistogram:
+    """Counts of dB values in 1/1024 dB bins from -512 to +512 dB (8 MB whatever the scene size), fed strip by
+    strip; values beyond are counted in the end bins. Gives otsu_threshold's result to within one of its bins."""
+
+    LOW, STEP, BINS = -512.0, 1.0 / 1024, 1 << 20
+
+    def __init__(self):
+        self.counts = np.zeros(self.BINS, np.int64)
+
+    def add(self, values: np.ndarray) -> None:
+        finite = values[np.isfinite(values)].astype(np.float64)
+        if finite.size == 0:
+            return
+        index = np.clip(np.floor((finite - self.LOW) / self.STEP), 0, self.BINS - 1).astype(np.int64)
+        first = int(index.min())
+        counted = np.bincount(index - first)
+        self.counts[first:first + len(counted)] += counted
+
+    @property
+    def total(self) -> int:
+        return int(self.counts.sum())
+
+    def percentiles(self, quantiles: list[float]) -> list[float]:
+        """As np.percentile (linear between order statistics), each order statistic at its bin's centre."""
+        cumulative = np.cumsum(self.counts)
+        total = int(cumulative[-1])
+
+        def order_statistic(rank: int) -> float:
+            return self.LOW + (int(np.searchsorted(cumulative, rank, side="right")) + 0.5) * self.STEP
+
+        values = []
+        for quantile in quantiles:
+            position = (total - 1) * quantile / 100.0
+            rank = int(position)
+            value = order_statistic(rank)
+            if rank + 1 < total:
+                value += (position - rank) * (order_statistic(rank + 1) - value)
+            values.append(value)
+        return values
+
+    def otsu_threshold(self, bins: int = 512) -> float:
+        """otsu_threshold of the values counted: the same percentile range and bins, from the fine counts."""
+        if self.total == 0:
+            raise InputError("No valid pixels to threshold.")
+        low, high = self.percentiles([0.1, 99.9])
+        if high <= low:
+            raise InputError(NO_CONTRAST)
+        filled = np.flatnonzero(self.counts)
+        centres = self.LOW + (filled + 0.5) * self.STEP
+        counts, edges = np.histogram(centres, bins=bins, range=(low, high), weights=self.counts[filled])
+        return otsu_of_histogram(counts, edges)
+
+
 def remove_small_regions(mask: np.ndarray, min_pixels: int) -> np.ndarray:
     """Drop connected regions of `mask` smaller than `min_pixels` (8-connectivity)."""
-    labels, count = ndimage.label(mask, structure=np.ones((3, 3), bool))
+    labels, count = ndimage.label(mask, structure=EIGHT_CONNECTED)
     if count == 0:
         return mask
     sizes = np.bincount(labels.ravel())
@@ -67,50 +153,162 @@ def remove_small_regions(mask: np.ndarray, min_pixels: int) -> np.ndarray:
     return keep[labels]
 
 
-def land_field(db: np.ndarray, pixel_size: float, params: ClassicalParams,
-               check_cancel: Callable[[], None] = lambda: None) -> tuple[np.ndarray, float]:
-    """A field whose 0-level contour is the coast: > 0 land, < 0 sea, NaN no-data; and the threshold (dB)."""
-    smoothed = despeckle(db, params.despeckle_sigma_px)
-    check_cancel()
-    threshold = otsu_threshold(smoothed)
-    valid = np.isfinite(smoothed)
-    land = valid & (smoothed > threshold)
-    min_pixels = max(1, int(params.min_area_m2 / pixel_size**2))
-    land = remove_small_regions(land, min_pixels)
-    check_cancel()
-    land = ~remove_small_regions(~land & valid, min_pixels) & valid
-    check_cancel()
-    # Sub-pixel position from the smoothed intensity, but the side chosen by the cleaned mask.
-    field = np.clip((smoothed - threshold) / params.contour_band_db, -1.0, 1.0)
+class RegionSizes:
+    """Sizes of the 8-connected regions of a mask fed strip by strip (top to bottom), in bounded memory.
+
+    Regions inside one strip are sized there and forgotten. Regions touching a strip's first or last row get
+    an id, are merged across seams with a union-find, and are sized once every strip is in. `large()` then
+    labels a strip's mask again (the same mask gives the same labels) and keeps its large regions, so
+    `large(index, mask, n)` of every strip equals remove_small_regions(whole mask, n).
+    """
+
+    def __init__(self):
+        self.first_ids: list[int] = []  # per strip: the id of its first seam region
+        self.parent: list[int] = []
+        self.sizes: list[int] = []
+        self.last_row_ids: np.ndarray | None = None  # ids along the previous strip's last row, -1 off the mask
+        self.region_sizes: np.ndarray | None = None  # per id, its whole region's size (after the last strip)
+
+    @staticmethod
+    def _label(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        labels, count = ndimage.label(mask, structure=EIGHT_CONNECTED)
+        sizes = np.bincount(labels.ravel(), minlength=count + 1)
+        seam = np.unique(np.concatenate([labels[0], labels[-1]]))
+        return labels, sizes, seam[seam > 0]
+
+    def add(self, mask: np.ndarray) -> None:
+        labels, sizes, seam = self._label(mask)
+        first = len(self.parent)
+        self.first_ids.append(first)
+        self.parent.extend(range(first, first + len(seam)))
+        self.sizes.extend(sizes[seam].tolist())
+        ids = np.full(len(sizes), -1, np.int64)
+        ids[seam] = np.arange(first, first + len(seam))
+        if self.last_row_ids is not None:
+            self._join(self.last_row_ids, ids[labels[0]])
+        self.last_row_ids = ids[labels[-1]]
+
+    def _root(self, node: int) -> int:
+        while self.parent[node] != node:
+            self.parent[node] = self.parent[self.parent[node]]
+            node = self.parent[node]
+        return node
+
+    def _join(self, above: np.ndarray, below: np.ndarray) -> None:
+        """Merge the regions that touch across a seam: straight down or diagonally (8-connectivity)."""
+        pairs = np.concatenate([np.column_stack([above, below]), np.column_stack([above[:-1], below[1:]]),
+                                np.column_stack([above[1:], below[:-1]])])
+        pairs = np.unique(pairs[(pairs >= 0).all(axis=1)], axis=0)
+        for upper, lower in pairs.tolist():
+            root_upper, root_lower = self._root(upper), self._root(lower)
+            if root_upper != root_lower:
+                self.parent[root_lower] = root_upper
+
+    def _resolve(self) -> np.ndarray:
+        roots = np.asarray(self.parent, np.int64)
+        while True:
+            deeper = roots[roots]
+            if np.array_equal(deeper, roots):
+                break
+            roots = deeper
+        totals = np.bincount(roots, weights=np.asarray(self.sizes, np.float64), minlength=len(roots))
+        return totals[roots].astype(np.int64)
+
+    def large(self, index: int, mask: np.ndarray, min_pixels: int) -> np.ndarray:
+        """The pixels of strip `index` (the same mask as given to add) in regions of at least `min_pixels`."""
+        if self.region_sizes is None:
+            self.region_sizes = self._resolve()
+        labels, sizes, seam = self._label(mask)
+        first = self.first_ids[index]
+        sizes[seam] = self.region_sizes[first:first + len(seam)]
+        keep = sizes >= min_pixels
+        keep[0] = False
+        return keep[labels]
+
+
+def land_field(smoothed: np.ndarray, land: np.ndarray, threshold: float, band_db: float) -> np.ndarray:
+    """A field whose 0-level contour is the boundary of `land`: > 0 land, < 0 sea, 0 no-data. The despeckled dB
+    within `band_db` of the threshold places it sub-pixel; the cleaned mask chooses the side."""
+    field = np.clip((smoothed - threshold) / band_db, -1.0, 1.0)
     field = np.where(land, np.maximum(field, 1e-3), np.minimum(field, -1e-3)).astype(np.float32)
-    field[~valid] = np.nan
-    return field, threshold
+    field[~np.isfinite(smoothed)] = 0.0
+    return field
+
+
+def strip_height_for(width: int, strip_pixels: int = STRIP_PIXELS) -> int:
+    """Rows per strip so a strip holds about `strip_pixels`, and at least a few rows."""
+    return max(4, strip_pixels // max(width, 1))
 
 
 def extract_lines(scene, params: ClassicalParams, min_length_m: float, nodata_margin_px: int,
-                  hooks: RunHooks) -> list:
-    """The classical method's lines of a scene (Coastline objects in map coordinates)."""
+                  hooks: RunHooks | None, strip_pixels: int = STRIP_PIXELS) -> list:
+    """The classical method's lines of a scene (Coastline objects in map coordinates), streamed in strips."""
     from skimage.measure import find_contours
 
-    from .raster import check_has_data
-    from .vector import Coastline, border_and_nodata_exclusion, contours_to_lines
+    from .coastline import Piece, join_pieces
+    from .vector import Coastline, KeepMask, pieces_to_lines
 
-    valid_share = check_has_data(scene)
-    hooks.progress(2)
-    db = np.empty((scene.height, scene.width), np.float32)
-    for row, strip in scene.iter_strips():
-        db[row:row + len(strip)] = strip
-        hooks.check_cancel()
-    hooks.progress(20)
-    land, threshold = land_field(db, scene.pixel_size, params, hooks.check_cancel)
-    del db
-    hooks.note(f"Otsu threshold {threshold:.1f} dB on {valid_share:.0%} valid pixels.")
-    hooks.progress(60)
-    valid = np.isfinite(land)
-    contours = find_contours(np.where(valid, land, 0.0), 0.0)
+    hooks = as_hooks(hooks)
+    strip_height = min(scene.height, strip_height_for(scene.width, strip_pixels))
+    strip_count = -(-scene.height // strip_height)
+
+    def strips(start: float, end: float) -> Iterator[tuple[int, int, np.ndarray]]:
+        """(strip index, first row, despeckled strip) of one pass, with cancel and progress per strip."""
+        for index, (row, _db, smoothed) in enumerate(despeckled_strips(scene, params.despeckle_sigma_px,
+                                                                        strip_height)):
+            hooks.check_cancel()
+            yield index, row, smoothed
+            hooks.progress(start + (end - start) * (index + 1) / strip_count)
+
+    # Pass 1: the threshold's histogram, the valid share and the exclusion mask.
+    histogram = DbHistogram()
+    keep_mask = KeepMask(nodata_margin_px, 1, scene.width, scene.height)
+    valid_pixels = 0
+    for _index, _row, smoothed in strips(0, 25):
+        histogram.add(smoothed)
+        valid = np.isfinite(smoothed)
+        valid_pixels += int(np.count_nonzero(valid))
+        keep_mask.add(valid.astype(np.float32))
+    if valid_pixels == 0:
+        raise InputError(f"'{scene.name}' holds only no-data pixels (value {scene.nodata} or 0), or too few valid "
+                         "ones to despeckle. Check the band and the no-data setting of the layer.")
+    threshold = histogram.otsu_threshold()
+    hooks.note(f"Otsu threshold {threshold:.1f} dB on {valid_pixels / (scene.width * scene.height):.0%} "
+               "valid pixels.")
+    min_pixels = max(1, int(params.min_area_m2 / scene.pixel_size**2))
+
+    def raw_land(smoothed: np.ndarray) -> np.ndarray:
+        return smoothed > threshold  # NaN (no-data) compares False
+
+    # Pass 2: land regions; pass 3: sea regions once small land regions are gone.
+    land_regions = RegionSizes()
+    for _index, _row, smoothed in strips(25, 45):
+        land_regions.add(raw_land(smoothed))
+
+    def sea_with_small_land(index: int, smoothed: np.ndarray) -> np.ndarray:
+        return np.isfinite(smoothed) & ~land_regions.large(index, raw_land(smoothed), min_pixels)
+
+    sea_regions = RegionSizes()
+    for index, _row, smoothed in strips(45, 65):
+        sea_regions.add(sea_with_small_land(index, smoothed))
+
+    # Pass 4: the contour of the cleaned land, each strip with the previous strip's last row so the pieces of
+    # one line share their end points on it exactly and can be joined.
+    pieces = []
+    previous_row = None
+    for index, row, smoothed in strips(65, 95):
+        valid = np.isfinite(smoothed)
+        land = valid & ~sea_regions.large(index, sea_with_small_land(index, smoothed), min_pixels)
+        field = land_field(smoothed, land, threshold, params.contour_band_db)
+        block, top = (field, row) if previous_row is None else (np.concatenate([previous_row, field]), row - 1)
+        previous_row = field[-1:]
+        if len(block) < 2:
+            continue
+        pieces.extend(Piece(contour[:, ::-1] + [0.5, top + 0.5]) for contour in find_contours(block, 0.0))
+    pieces = join_pieces(pieces)
     hooks.check_cancel()
-    hooks.progress(85)
-    excluded = border_and_nodata_exclusion(valid, nodata_margin_px)
-    coords = contours_to_lines(contours, scene.geotransform, excluded, min_length_m)
-    hooks.check_cancel()
-    return [Coastline(line, {"models": "", "confidence": None, "uncertainty_m": None}) for line in coords]
+    lines = pieces_to_lines(pieces, [keep_mask.sample(piece.xy) for piece in pieces], 1, scene.geotransform,
+                            min_length_m)
+    hooks.progress(100)
+    return [Coastline(coords, {"models": "", "confidence": None, "uncertainty_m": None})
+            for _index, coords, _run in lines]

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from ..core.errors import InputError
+from ..core.raster import DB_WINDOW
 
 FORMAT = "sar-coastline-model/1"
 MANIFEST_FORMAT = "sar-coastline-ensemble/1"
@@ -41,7 +42,7 @@ class ModelMeta:
     classes: tuple[str, ...]
     input_transform: str
     in_channels: int = 1
-    db_window: tuple[float, float] = (-30.0, 5.0)
+    db_window: tuple[float, float] = DB_WINDOW
     model_side: int = 512
     crop_range: tuple[int, int] = (1024, 1536)
     validation_score: float | None = None

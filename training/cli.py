@@ -17,10 +17,10 @@ import numpy as np
 from ..core.errors import CoastlineError, InputError
 from ..core.hooks import RunHooks
 from ..core.predict import DEVICES
-from ..models.modelfile import HEADS, NORMALIZATIONS, TRANSFORMS
+from ..models.modelfile import NORMALIZATIONS, TRANSFORMS
 from .dataset import CropConfig
 from .loop import TrainConfig, TrainSource, train
-from .presets import ARCHITECTURES, ENCODERS, PRESETS, MemberSpec
+from .presets import ARCHITECTURES, ENCODERS, HEAD_CHOICES, PRESETS, MemberSpec
 
 GENERATED_STYLES = ("rocky", "beach", "estuary", "mixed")
 TRAINING_SEED_BASE = 1000  # generated training scenes; the accuracy benchmark uses other seeds
@@ -104,7 +104,7 @@ def main(argv=None) -> int:
     parser.add_argument("--preset", choices=list(PRESETS), default="fast")
     parser.add_argument("--architecture", choices=ARCHITECTURES, help="override the preset's architecture")
     parser.add_argument("--encoder", choices=ENCODERS, help="override the preset's encoder")
-    parser.add_argument("--head", choices=list(HEADS), help="override the preset's head (the loss follows it)")
+    parser.add_argument("--head", choices=HEAD_CHOICES, help="override the preset's head (the loss follows it)")
     parser.add_argument("--transform", choices=TRANSFORMS, help="override the preset's input transform")
     parser.add_argument("--epochs", type=int, default=defaults.epochs)
     parser.add_argument("--steps", type=int, default=defaults.steps_per_epoch, help="steps per epoch")

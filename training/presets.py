@@ -14,6 +14,7 @@ OPTIMIZERS = ("adam", "adadelta")
 ARCHITECTURES = ("Unet", "UnetPlusPlus", "FPN", "DeepLabV3Plus", "Linknet")
 ENCODERS = ("efficientnet-b0", "efficientnet-b1", "efficientnet-b2", "efficientnet-b3", "efficientnet-b4",
             "resnet18", "resnet34", "mobilenet_v2")
+HEAD_CHOICES = tuple(sorted(HEADS, key=lambda head: -len(HEADS[head])))  # the richest output first
 
 
 def loss_for_head(head: str) -> str:

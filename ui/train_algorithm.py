@@ -17,16 +17,15 @@ from qgis.core import (
 )
 
 from ..core.predict import DEVICES
-from ..models.modelfile import HEADS, TRANSFORMS
+from ..models.modelfile import TRANSFORMS
 from ..training.loop import TrainConfig
-from ..training.presets import ARCHITECTURES, ENCODERS, PRESET_LABELS, PRESETS
+from ..training.presets import ARCHITECTURES, ENCODERS, HEAD_CHOICES, PRESET_LABELS, PRESETS
 from .feedback import feedback_hooks, run_core
 from .geometry import check_projected, source_lines, source_polygons
 
 CUSTOM = "custom"
 PRESET_OPTIONS = (*PRESETS, CUSTOM)
 CUSTOM_LABEL = "Custom (one model: the architecture, encoder, head and input chosen below)"
-HEAD_CHOICES = tuple(HEADS)
 DEFAULTS = TrainConfig()
 
 
