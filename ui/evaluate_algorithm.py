@@ -19,6 +19,7 @@ from qgis.core import (
 from qgis.PyQt.QtCore import QVariant
 
 from ..core.errors import Cancelled
+from ..core.metric import DEFAULT_CAP_M, DEFAULT_SPACING_M
 from .feedback import check_writable, run_core
 from .geometry import POINT_TYPE, check_projected, point_geometry, source_lines, source_points
 
@@ -68,20 +69,30 @@ class EvaluateCoastlineAlgorithm(QgsProcessingAlgorithm):
 
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API)
         line = [QgsProcessing.TypeVectorLine]
-        self.addParameter(QgsProcessingParameterFeatureSource(self.PREDICTED, "Predicted coastline", line))
-        self.addParameter(QgsProcessingParameterFeatureSource(self.REFERENCE, "Reference coastline", line))
-        self.addParameter(QgsProcessingParameterFeatureSource(
-            self.POINTS, "Evaluation points", [QgsProcessing.TypeVectorPoint], optional=True))
-        self.addParameter(QgsProcessingParameterNumber(
-            self.CAP, "Distance cap (m)", QgsProcessingParameterNumber.Double, 150.0, minValue=0.001))
-        self.addParameter(QgsProcessingParameterNumber(
-            self.SPACING, "Point spacing when no points are given (m)", QgsProcessingParameterNumber.Double, 30.0,
-            minValue=0.01))
-        self.addParameter(QgsProcessingParameterFeatureSink(
-            self.OUTPUT_POINTS, "Per-point distances", QgsProcessing.TypeVectorPoint, optional=True,
-            createByDefault=False))
-        self.addParameter(QgsProcessingParameterFileDestination(
-            self.REPORT, "Report", "HTML files (*.html);;PNG files (*.png)", optional=True, createByDefault=False))
+        parameters = [
+            (QgsProcessingParameterFeatureSource(self.PREDICTED, "Predicted coastline", line),
+             "The lines to score, e.g. the output of Extract coastline; reprojected to the reference's CRS."),
+            (QgsProcessingParameterFeatureSource(self.REFERENCE, "Reference coastline", line),
+             "The true coastline, in a projected CRS (metres)."),
+            (QgsProcessingParameterFeatureSource(self.POINTS, "Evaluation points", [QgsProcessing.TypeVectorPoint],
+                                                 optional=True),
+             "Optional: where to measure; empty = points along the reference every Point spacing metres."),
+            (QgsProcessingParameterNumber(self.CAP, "Distance cap (m)", QgsProcessingParameterNumber.Double,
+                                          DEFAULT_CAP_M, minValue=0.001),
+             "Distances above it count as the cap; a point with no prediction within it counts the cap."),
+            (QgsProcessingParameterNumber(self.SPACING, "Point spacing when no points are given (m)",
+                                          QgsProcessingParameterNumber.Double, DEFAULT_SPACING_M, minValue=0.01),
+             "Distance between evaluation points placed along the reference."),
+            (QgsProcessingParameterFeatureSink(self.OUTPUT_POINTS, "Per-point distances",
+                                               QgsProcessing.TypeVectorPoint, optional=True, createByDefault=False),
+             "Optional point layer with each evaluation point's distance to the prediction."),
+            (QgsProcessingParameterFileDestination(self.REPORT, "Report", "HTML files (*.html);;PNG files (*.png)",
+                                                   optional=True, createByDefault=False),
+             "Optional .html or .png: a map of the distances, a histogram and the figures."),
+        ]
+        for parameter, help_text in parameters:
+            parameter.setHelp(help_text)
+            self.addParameter(parameter)
         for key, _attribute, description in FIGURES:
             self.addOutput(QgsProcessingOutputNumber(key, description))
 

@@ -135,11 +135,20 @@ class ExtractCoastlineAlgorithm(QgsProcessingAlgorithm):
                                                   minValue=0.0)
         min_length.setHelp("Lines shorter than this are dropped as noise.")
         self.addParameter(min_length)
-        self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT, "Coastline", QgsProcessing.TypeVectorLine))
-        self.addParameter(QgsProcessingParameterFileDestination(
-            self.QUICKLOOK, "Quicklook (PNG)", "PNG files (*.png)", optional=True, createByDefault=False))
-        self.addParameter(QgsProcessingParameterRasterDestination(
-            self.PROBABILITIES, "Probabilities (GeoTIFF)", optional=True, createByDefault=False))
+        outputs = [
+            (QgsProcessingParameterFeatureSink(self.OUTPUT, "Coastline", QgsProcessing.TypeVectorLine),
+             "The coastline lines, in the raster's CRS, with scene, date, method, models, confidence, "
+             "uncertainty_m and length_m."),
+            (QgsProcessingParameterFileDestination(self.QUICKLOOK, "Quicklook (PNG)", "PNG files (*.png)",
+                                                   optional=True, createByDefault=False),
+             "Optional picture of the image with the extracted lines drawn over it."),
+            (QgsProcessingParameterRasterDestination(self.PROBABILITIES, "Probabilities (GeoTIFF)", optional=True,
+                                                     createByDefault=False),
+             "Optional GeoTIFF of the fused land (and coast) probability, for inspection (model methods)."),
+        ]
+        for parameter, help_text in outputs:
+            parameter.setHelp(help_text)
+            self.addParameter(parameter)
         self.addOutput(QgsProcessingOutputNumber("LINE_COUNT", "Number of lines"))
         self.addOutput(QgsProcessingOutputNumber("LENGTH_KM", "Total length (km)"))
 

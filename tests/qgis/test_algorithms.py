@@ -26,6 +26,21 @@ def test_provider_lists_both_algorithms(provider):
     assert provider.name() == "SAR Coastline"
     for algorithm in provider.algorithms():
         assert algorithm.shortHelpString()
+        missing = [parameter.name() for parameter in algorithm.parameterDefinitions() if not parameter.help()]
+        assert not missing, f"{algorithm.id()} parameters without help text: {missing}"
+
+
+def test_method_choices_and_defaults_come_from_core(provider):
+    from sar_coastline.core import methods
+    from sar_coastline.core.extract import ExtractConfig
+    from sar_coastline.core.infer import InferenceConfig
+
+    extract_algorithm = provider.algorithm("extractcoastline")
+    method = extract_algorithm.parameterDefinition("METHOD")
+    assert method.options() == [item.label for item in methods.all_methods()]
+    assert methods.names()[method.defaultValue()] == ExtractConfig().method
+    assert extract_algorithm.parameterDefinition("MIN_LENGTH").defaultValue() == ExtractConfig().min_length_m
+    assert extract_algorithm.parameterDefinition("OVERLAP").defaultValue() == InferenceConfig().overlap
 
 
 def test_extract_then_evaluate_on_a_generated_scene(provider, scene_paths, tmp_path):
