@@ -18,7 +18,7 @@ export QGIS_CUSTOM_CONFIG_PATH := $(PROFILE)
 export SAR_COASTLINE_VENV := $(VENV)
 export PYTHONPATH := $(ROOT)/.pkg
 
-.PHONY: help install demo test lint bench-classical bench-infer bench-infer-memory bench-train bench-accuracy train-default clean
+.PHONY: help install demo test lint bench-classical bench-infer bench-infer-memory bench-memory bench-train bench-accuracy train-default clean
 
 help:
 	@echo "make install  - Debian packages (QGIS, GDAL), .venv with the pinned requirements, plugin in $(PROFILE)"
@@ -27,6 +27,7 @@ help:
 	@echo "make bench-classical - accuracy and speed of the classical method on generated scenes"
 	@echo "make bench-infer     - extraction speed vs the models' forward ceiling (GPU if seen, else CPU fast)"
 	@echo "make bench-infer-memory - the same, plus peak RSS at ~25 and ~400 Mpx on the CPU"
+	@echo "make bench-memory    - peak RSS of the classical and the model method at ~25 and ~400 Mpx (CPU)"
 	@echo "make bench-train     - training input pipeline and step throughput, with and without the loader"
 	@echo "make bench-accuracy  - classical, paper and orientation-free methods on held-out generated scenes"
 	@echo "make train-default   - retrain the bundled default model on generated scenes (about 35 minutes on 2 CPU cores)"
@@ -76,6 +77,10 @@ bench-infer: install
 
 bench-infer-memory: install
 	$(PY) -m sar_coastline.benchmarks.bench_infer --cpu-fast --memory
+
+# BENCH_ARGS=--skip-model: the classical rows only (the model rows take long on a CPU)
+bench-memory: install
+	$(PY) -m sar_coastline.benchmarks.bench_memory $(BENCH_ARGS)
 
 # BENCH_ARGS=--seed-base 3000: the second held-out set, for choosing between models without tuning on the benchmark
 bench-accuracy: install

@@ -9,9 +9,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from ..core.hooks import RunHooks
 from ..core.synthetic import generate_scene, write_scene
 from ..training.dataset import CropConfig, CropSampler, to_tensors
-from ..training.loop import TrainSource, _loss, _optimizer, _Samples, member_meta, prepare_scenes
+from ..training.loop import EpochSamples, TrainSource, make_loss, make_optimizer, member_meta, prepare_scenes
 from ..training.presets import FAST_SINGLE
 
 
@@ -37,7 +38,7 @@ def main() -> None:
         for seed, style in ((31, "rocky"), (32, "estuary")):
             scene = generate_scene(2048, 2048, seed, style)
             sources.append(TrainSource(str(write_scene(scene, folder, f"train_{seed}").image), scene.truth_lines))
-        train_scenes, _validation = prepare_scenes(sources, 0.0, lambda message: None)
+        train_scenes, _validation = prepare_scenes(sources, 0.0, RunHooks())
         sampler = CropSampler(train_scenes, crop, seed=0)
 
         started = time.perf_counter()
@@ -48,8 +49,8 @@ def main() -> None:
 
         meta = member_meta(spec, crop, None, {})
         network = create_model(meta).to(device).train()
-        optimizer = _optimizer(spec, network.parameters())
-        loss_function = _loss(spec)
+        optimizer = make_optimizer(spec, network.parameters())
+        loss_function = make_loss(spec)
         autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device == "cuda")
         synchronize = torch.cuda.synchronize if device == "cuda" else (lambda: None)
 
@@ -72,7 +73,7 @@ def main() -> None:
         step_img_s = steps * batch_size / (time.perf_counter() - started)
 
         loader = torch.utils.data.DataLoader(
-            _Samples(sampler, 10, (steps + 2) * batch_size), batch_size=batch_size, num_workers=args.workers,
+            EpochSamples(sampler, 10, (steps + 2) * batch_size), batch_size=batch_size, num_workers=args.workers,
             collate_fn=lambda samples: to_tensors(samples, spec.head, spec.input_transform, crop.augment.db_window),
             pin_memory=device == "cuda", persistent_workers=False, prefetch_factor=4 if args.workers else None)
         batches = iter(loader)

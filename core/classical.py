@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,8 +40,10 @@ def despeckle(db: np.ndarray, sigma_px: float) -> np.ndarray:
     of the no-data stays NaN.
     """
     valid = np.isfinite(db)
-    weight = ndimage.gaussian_filter(valid.astype(np.float32), sigma_px)
-    smoothed = ndimage.gaussian_filter(np.where(valid, db, 0.0).astype(np.float32), sigma_px)
+    with ThreadPoolExecutor(1) as helper:  # the two filters at once: ndimage releases the GIL
+        weight = helper.submit(ndimage.gaussian_filter, valid.astype(np.float32), sigma_px)
+        smoothed = ndimage.gaussian_filter(np.where(valid, db, 0.0).astype(np.float32), sigma_px)
+        weight = weight.result()
     with np.errstate(divide="ignore", invalid="ignore"):
         result = smoothed / weight
     result[weight < 0.5] = np.nan
@@ -246,7 +249,7 @@ def extract_lines(scene, params: ClassicalParams, min_length_m: float, nodata_ma
     from skimage.measure import find_contours
 
     from .coastline import Piece, join_pieces
-    from .vector import Coastline, KeepMask, pieces_to_lines
+    from .vector import Coastline, KeepMask, pieces_to_lines, split_at
 
     hooks = as_hooks(hooks)
     strip_height = min(scene.height, strip_height_for(scene.width, strip_pixels))
@@ -273,8 +276,9 @@ def extract_lines(scene, params: ClassicalParams, min_length_m: float, nodata_ma
         raise InputError(f"'{scene.name}' holds only no-data pixels (value {scene.nodata} or 0), or too few valid "
                          "ones to despeckle. Check the band and the no-data setting of the layer.")
     threshold = histogram.otsu_threshold()
-    hooks.note(f"Otsu threshold {threshold:.1f} dB on {valid_pixels / (scene.width * scene.height):.0%} "
-               "valid pixels.")
+    valid_share = valid_pixels / (scene.width * scene.height)
+    hooks.figures.update(otsu_threshold_db=threshold, valid_share=valid_share, strips=strip_count)
+    hooks.note(f"Otsu threshold {threshold:.1f} dB on {valid_share:.0%} valid pixels.")
     min_pixels = max(1, int(params.min_area_m2 / scene.pixel_size**2))
 
     def raw_land(smoothed: np.ndarray) -> np.ndarray:
@@ -293,7 +297,8 @@ def extract_lines(scene, params: ClassicalParams, min_length_m: float, nodata_ma
         sea_regions.add(sea_with_small_land(index, smoothed))
 
     # Pass 4: the contour of the cleaned land, each strip with the previous strip's last row so the pieces of
-    # one line share their end points on it exactly and can be joined.
+    # one line share their end points on it exactly and can be joined. The exclusion mask is complete since
+    # pass 1, so pieces are cut at once: only vertices that can be coast are held.
     pieces = []
     previous_row = None
     for index, row, smoothed in strips(65, 95):
@@ -304,11 +309,13 @@ def extract_lines(scene, params: ClassicalParams, min_length_m: float, nodata_ma
         previous_row = field[-1:]
         if len(block) < 2:
             continue
-        pieces.extend(Piece(contour[:, ::-1] + [0.5, top + 0.5]) for contour in find_contours(block, 0.0))
+        for contour in find_contours(block, 0.0):
+            xy = contour[:, ::-1] + [0.5, top + 0.5]
+            pieces.extend(Piece(xy[run]) for run in split_at(xy, ~keep_mask.sample(xy)))
     pieces = join_pieces(pieces)
     hooks.check_cancel()
-    lines = pieces_to_lines(pieces, [keep_mask.sample(piece.xy) for piece in pieces], 1, scene.geotransform,
-                            min_length_m)
+    already_cut = [np.ones(len(piece.xy), bool) for piece in pieces]
+    lines = pieces_to_lines(pieces, already_cut, 1, scene.geotransform, min_length_m)
     hooks.progress(100)
     return [Coastline(coords, {"models": "", "confidence": None, "uncertainty_m": None})
             for _index, coords, _run in lines]

@@ -214,43 +214,19 @@ def _write_raster(path: Path, array: np.ndarray, scene: SyntheticScene, nodata: 
 
 def write_scene(scene: SyntheticScene, folder: str | Path, name: str) -> ScenePaths:
     """The image (uint16 GeoTIFF, 0 = no data), the labels and the ground truth GeoPackage."""
-    from osgeo import ogr, osr
-
     from .metric import sample_along
+    from .vector import POINT, Feature, Layer, write_layers
 
-    ogr.UseExceptions()
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     paths = ScenePaths(folder / f"{name}.tif", folder / f"{name}_truth.gpkg", folder / f"{name}_labels.tif")
     _write_raster(paths.image, scene.dn, scene, 0)
     _write_raster(paths.labels, scene.labels, scene, None)
-    if paths.truth.exists():
-        paths.truth.unlink()
-    dataset = ogr.GetDriverByName("GPKG").CreateDataSource(str(paths.truth))
-    srs = osr.SpatialReference(wkt=scene.crs_wkt)
-    for layer_name, lines in (("coastline", scene.truth_lines), ("waterline", scene.water_lines)):
-        layer = dataset.CreateLayer(layer_name, srs, ogr.wkbLineString)
-        layer.CreateField(ogr.FieldDefn("scene", ogr.OFTString))
-        for line in lines:
-            feature = ogr.Feature(layer.GetLayerDefn())
-            feature.SetField("scene", name)
-            geometry = ogr.Geometry(ogr.wkbLineString)
-            for x, y in line:
-                geometry.AddPoint_2D(float(x), float(y))
-            feature.SetGeometry(geometry)
-            layer.CreateFeature(feature)
-    layer = dataset.CreateLayer("points", srs, ogr.wkbPoint)
-    layer.CreateField(ogr.FieldDefn("scene", ogr.OFTString))
-    layer.CreateField(ogr.FieldDefn("point_id", ogr.OFTInteger))
-    for index, (x, y) in enumerate(sample_along(scene.truth_lines)):
-        feature = ogr.Feature(layer.GetLayerDefn())
-        feature.SetField("scene", name)
-        feature.SetField("point_id", index)
-        point = ogr.Geometry(ogr.wkbPoint)
-        point.AddPoint_2D(float(x), float(y))
-        feature.SetGeometry(point)
-        layer.CreateFeature(feature)
-    dataset = None
+    points = [Feature(point, {"scene": name, "point_id": index})
+              for index, point in enumerate(sample_along(scene.truth_lines))]
+    write_layers(paths.truth, [Layer("coastline", [Feature(line, {"scene": name}) for line in scene.truth_lines]),
+                               Layer("waterline", [Feature(line, {"scene": name}) for line in scene.water_lines]),
+                               Layer("points", points, POINT)], scene.crs_wkt)
     return paths
 
 

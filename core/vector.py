@@ -93,17 +93,17 @@ class KeepMask:
     def __init__(self, margin_px: int, stride: int, grid_width: int, grid_height: int):
         self.margin = max(1, -(-margin_px // stride))
         self.width, self.height = grid_width, grid_height
-        self.rows: list[np.ndarray] = []
+        self.bits = np.zeros((grid_height, -(-grid_width // 8)), np.uint8)  # pages are taken as rows arrive
+        self.rows_added = 0
 
     def add(self, valid_share: np.ndarray) -> None:
         # Cells mostly of data count: isolated no-data pixels (dead pixels) do not cut lines at stride > 1.
-        self.rows.append(np.packbits(np.nan_to_num(valid_share) > 0.5, axis=1))
+        rows = len(valid_share)
+        self.bits[self.rows_added:self.rows_added + rows] = np.packbits(np.nan_to_num(valid_share) > 0.5, axis=1)
+        self.rows_added += rows
 
     def sample(self, xy: np.ndarray) -> np.ndarray:
         """Per vertex (x, y in grid cells): True where no cell within the margin is no-data or off the grid."""
-        if len(self.rows) > 1:
-            self.rows = [np.concatenate(self.rows)]  # once, after the last strip
-        packed = self.rows[0]
         rows, cols = np.floor(xy[:, 1]).astype(int), np.floor(xy[:, 0]).astype(int)
         margin = self.margin
         keep = (rows >= margin) & (rows < self.height - margin) & (cols >= margin) & (cols < self.width - margin)
@@ -111,7 +111,7 @@ class KeepMask:
             near_rows = np.clip(rows + row_offset, 0, self.height - 1)
             for col_offset in range(-margin, margin + 1):
                 near_cols = np.clip(cols + col_offset, 0, self.width - 1)
-                keep &= (packed[near_rows, near_cols >> 3] >> (7 - (near_cols & 7)) & 1).astype(bool)
+                keep &= (self.bits[near_rows, near_cols >> 3] >> (7 - (near_cols & 7)) & 1).astype(bool)
         return keep
 
 
@@ -158,11 +158,15 @@ def _write_ogr(path: str, driver_name: str, layers: Sequence[Layer], crs_wkt: st
     if srs is not None:
         srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)  # x = easting, whatever the CRS's axis order
     dataset = ogr.GetDriverByName(driver_name).CreateDataSource(path)
+    failure = None
     try:
         for layer in layers:
             _write_layer(dataset, layer, srs)
-    finally:
-        dataset = None  # closes (and flushes) the file
+    except RuntimeError as error:
+        failure = str(error)  # not the error itself: its traceback holds the layer, which holds the file open
+    dataset = None  # closes (and flushes) the file, before the caller removes a failed one
+    if failure is not None:
+        raise RuntimeError(failure)
 
 
 def _write_layer(dataset, layer: Layer, srs) -> None:
@@ -176,11 +180,12 @@ def _write_layer(dataset, layer: Layer, srs) -> None:
                        if feature.attributes.get(key) is not None), "")
         target.CreateField(ogr.FieldDefn(key, _field_type(sample)))
     definition = target.GetLayerDefn()
+    field_index = {key: index for index, key in enumerate(fields)}  # by index: Shapefiles shorten long names
     for feature in layer.features:
         written = ogr.Feature(definition)
         for key, value in feature.attributes.items():
             if value is not None:
-                written.SetField(key, _field_value(value))
+                written.SetField(field_index[key], _field_value(value))
         geometry = ogr.Geometry(geometry_type)
         for x, y in np.reshape(feature.coords, (-1, 2)):
             geometry.AddPoint_2D(float(x), float(y))

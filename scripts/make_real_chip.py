@@ -62,11 +62,11 @@ def main(source: str) -> None:
 
 
 def write_reference(cross_pol: np.ndarray, srs) -> None:
-    from osgeo import ogr
     from scipy import ndimage
     from skimage.measure import find_contours
 
     from ..core.raster import pixel_to_map
+    from ..core.vector import Coastline, write_lines
 
     db = ndimage.gaussian_filter(10 * np.log10(np.maximum(cross_pol, 1e-6)), 4.0)
     rough = db > np.median(db)
@@ -75,10 +75,7 @@ def write_reference(cross_pol: np.ndarray, srs) -> None:
     border = set(np.unique(np.concatenate([water[0], water[-1], water[:, 0], water[:, -1]]))) - {0}
     sea = np.isin(water, list(border))
     land = ndimage.gaussian_filter((~sea).astype(np.float32), 1.0)
-    if REFERENCE.exists():
-        REFERENCE.unlink()
-    dataset = ogr.GetDriverByName("GPKG").CreateDataSource(str(REFERENCE))
-    layer = dataset.CreateLayer("coastline", srs, ogr.wkbLineString)
+    lines = []
     for contour in find_contours(land, 0.5):
         inside = (contour[:, 0] > 0.5) & (contour[:, 0] < land.shape[0] - 1.5) & (contour[:, 1] > 0.5) & (
             contour[:, 1] < land.shape[1] - 1.5)  # the image frame is not coast
@@ -86,13 +83,8 @@ def write_reference(cross_pol: np.ndarray, srs) -> None:
         if len(contour) < 10:
             continue
         xs, ys = pixel_to_map(GEOTRANSFORM, contour[:, 1] + 0.5, contour[:, 0] + 0.5)
-        line = ogr.Geometry(ogr.wkbLineString)
-        for x, y in zip(xs, ys):
-            line.AddPoint_2D(float(x), float(y))
-        feature = ogr.Feature(layer.GetLayerDefn())
-        feature.SetGeometry(line)
-        layer.CreateFeature(feature)
-    dataset = None
+        lines.append(Coastline(np.column_stack([xs, ys])))
+    write_lines(str(REFERENCE), lines, srs.ExportToWkt())
 
 
 if __name__ == "__main__":

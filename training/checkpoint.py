@@ -68,7 +68,10 @@ def read_checkpoint(path: str | os.PathLike, modules: dict, optimizer, scheduler
             state.setdefault(int(index), {})[name] = tensor
         for index, values in header["optimizer_values"].items():
             state.setdefault(int(index), {}).update(values)
-        optimizer.load_state_dict({"state": state, "param_groups": header["optimizer_param_groups"]})
+        groups = header["optimizer_param_groups"]
+        for group, own in zip(groups, optimizer.param_groups):  # JSON has no tuples (Adam's betas): restore them
+            group.update({key: tuple(value) for key, value in group.items() if isinstance(own.get(key), tuple)})
+        optimizer.load_state_dict({"state": state, "param_groups": groups})
         scheduler.load_state_dict(header["scheduler"])
         return header["progress"]
     except (SafetensorError, OSError, KeyError, ValueError, RuntimeError) as error:

@@ -98,13 +98,13 @@ def _land_by_regions(db: np.ndarray, valid: np.ndarray, barrier: np.ndarray, not
         raise InputError("The coastline lines do not cut the scene into sea and land (they end inside it), so no "
                          "side can be told from the other. Give land polygons, or lines that cross the scene "
                          "from edge to edge (or close around islands).")
-    medians = ndimage.median(np.nan_to_num(db, nan=-99.0), regions, index=np.arange(1, count + 1))
-    threshold = SEA_DB_THRESHOLD
-    if count > 1:
-        from ..core.classical import despeckle, otsu_threshold
+    medians = np.asarray(ndimage.median(np.nan_to_num(db, nan=-99.0), regions, index=np.arange(1, count + 1)))
+    if count == 1:  # no line at all: one side, told by a fixed threshold (the caller warns)
+        return valid & bool(medians[0] >= SEA_DB_THRESHOLD)
+    from ..core.classical import despeckle, otsu_threshold
 
-        threshold = otsu_threshold(despeckle(db, 2.0))
-    is_land = np.concatenate([[False], np.asarray(medians) >= threshold])
+    threshold = otsu_threshold(despeckle(db, 2.0))
+    is_land = np.concatenate([[False], medians >= threshold])
     land = is_land[regions]
     # line pixels take the side of their nearest region pixel
     _distance, (nearest_rows, nearest_cols) = ndimage.distance_transform_edt(regions == 0, return_indices=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -21,7 +22,7 @@ from ..core.infer import InferenceConfig
 from ..core.methods import ORIENTATION_FREE, PAPER
 from ..core.metric import DEFAULT_CAP_M, evaluate
 from ..core.predict import DEVICES
-from ..core.raster import Scene, array_scene
+from ..core.raster import CF_DB, Scene, array_scene
 from ..core.readers import open_scene
 from ..models.modelfile import HEADS, LoadedModel, ModelMeta, create_model, save_model, write_manifest
 from .checkpoint import read_checkpoint, write_checkpoint
@@ -142,7 +143,7 @@ def prepare_scenes(sources: Sequence[TrainSource], validation_share: float, hook
         split = scene.height if count > 1 or validation_share <= 0 else int(scene.height * (1 - validation_share))
         train.append(TrainScene(scene, labels.classes, labels.coast, rows=(0, split)))
         if split < scene.height:
-            dn_like = np.nan_to_num(np.power(10.0, (db[split:] + 83.0) / 20.0), nan=0.0)
+            dn_like = np.nan_to_num(np.power(10.0, (db[split:] - CF_DB) / 20.0), nan=0.0)  # array scenes use CF_DB
             gt = scene.geotransform
             region_gt = (gt[0] + split * gt[2], gt[1], gt[2], gt[3] + split * gt[5], gt[4], gt[5])
             region = array_scene(np.clip(dn_like, 0, 65535).astype(np.uint16), region_gt, scene.crs_wkt,
@@ -165,7 +166,8 @@ def member_meta(spec: MemberSpec, crop: CropConfig, score: float | None, provena
     return ModelMeta(architecture=spec.architecture, encoder=spec.encoder, head=spec.head,
                      classes=HEADS[spec.head], input_transform=spec.input_transform,
                      db_window=crop.augment.db_window, model_side=crop.model_side, crop_range=crop.crop_range,
-                     validation_score=score, provenance=provenance, normalization=crop.normalization,
+                     validation_score=score, provenance={**provenance, "loss": spec.training_loss},
+                     normalization=crop.normalization,
                      pixel_size_m=pixel_size_m)
 
 
@@ -333,8 +335,14 @@ def train_member(spec: MemberSpec, sampler: CropSampler, validation: Sequence[Va
     averaged = torch.optim.swa_utils.AveragedModel(
         network, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(config.ema_decay), use_buffers=True)
     optimizer = make_optimizer(spec, network.parameters())
-    # Cosine decay per step: the noisy per-epoch validation score does not drive the learning rate.
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs * config.steps_per_epoch)
+    total_steps = config.epochs * config.steps_per_epoch
+
+    def cosine(step: int) -> float:
+        return 0.5 * (1.0 + math.cos(math.pi * min(step, total_steps) / total_steps))
+
+    # Cosine decay per step: the noisy per-epoch validation score does not drive the learning rate. In closed form
+    # over this run's steps, so a run resumed with more epochs follows the longer schedule.
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, cosine)
     step = AccumulatingStep(network, optimizer, make_loss(spec), device, hooks.log)
     modules = {"network": network, "averaged": averaged}
     checkpoint_path = folder / f"{spec.name}{CHECKPOINT_SUFFIX}"
@@ -343,6 +351,8 @@ def train_member(spec: MemberSpec, sampler: CropSampler, validation: Sequence[Va
     if checkpoint_path.exists():
         saved = read_checkpoint(checkpoint_path, modules, optimizer, scheduler, device)
         start_epoch, best, history = saved["epoch"], saved["best"], saved["history"]
+        for group, base_rate in zip(optimizer.param_groups, scheduler.base_lrs):  # this run's schedule from now on
+            group["lr"] = base_rate * cosine(scheduler.last_epoch)
         hooks.log(f"{spec.name}: resumed from the checkpoint after epoch {start_epoch}.")
 
     def save_checkpoint(epoch: int) -> None:

@@ -91,7 +91,9 @@ class ExtractCoastlineAlgorithm(QgsProcessingAlgorithm):
         return ExtractCoastlineAlgorithm()
 
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API)
-        self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, "SAR image"))
+        image = QgsProcessingParameterRasterLayer(self.INPUT, "SAR image")
+        image.setHelp("The SAR raster: amplitude DN, linear sigma0 power or dB, in a projected CRS (metres).")
+        self.addParameter(image)
         band = QgsProcessingParameterBand(self.BAND, "Band (required for multi-band rasters)",
                                           parentLayerParameterName=self.INPUT, optional=True)
         band.setHelp("Band holding the amplitude; leave empty for a single-band raster.")

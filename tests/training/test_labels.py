@@ -1,6 +1,8 @@
 import numpy as np
+import pytest
 import shapely
 
+from sar_coastline.core.errors import InputError
 from sar_coastline.training.labels import COAST_SIGMA_PX, LAND, NODATA, SEA, rasterize_labels
 
 GT = (0.0, 1.0, 0.0, 100.0, 0.0, -1.0)  # 1 m pixels: map x = col, map y = 100 - row
@@ -33,7 +35,18 @@ def test_nodata_and_a_scene_without_coast():
     labels = rasterize_labels(db, GT, [])
     assert (labels.classes[:10] == NODATA).all() and (labels.classes[10:] == LAND).all()
     assert labels.coast.max() == 0
-    assert "all land" in labels.notes[-1]
+    assert len(labels.warnings) == 1 and "labelled land" in labels.warnings[0]
+
+
+def test_lines_that_do_not_cut_the_scene_are_refused_without_land_polygons():
+    db = np.full((60, 60), -22.0)
+    db[:, 30:] = -7.0
+    line_ending_inside = np.array([[30.0, 100.0], [30.0, 60.0]])  # from the top edge to mid-scene
+    with pytest.raises(InputError, match="do not cut the scene.*Give land polygons, or lines that cross"):
+        rasterize_labels(db, GT, [line_ending_inside])
+    polygon = shapely.box(30.0, 0.0, 60.0, 100.0)
+    labels = rasterize_labels(db, GT, [line_ending_inside], land_polygons=[polygon])  # polygons decide: fine
+    assert (labels.classes[:, 31:] == LAND).all() and not labels.warnings
 
 
 def test_island_ring_is_land_inside():
