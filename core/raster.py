@@ -210,17 +210,6 @@ def _interpretation(band, data_type: str, name: str) -> str:
     return DECIBEL if minimum < 0 else LINEAR_POWER
 
 
-def check_has_data(scene: Scene, strip_height: int = 2048) -> float:
-    """Share of valid pixels; raise InputError when the scene is all no-data."""
-    valid = 0
-    for _row, strip in scene.iter_strips(strip_height):
-        valid += int(np.count_nonzero(np.isfinite(strip)))
-    if valid == 0:
-        raise InputError(f"'{scene.name}' holds only no-data pixels (value {scene.nodata} or 0). Check the band "
-                         "and the no-data setting of the layer.")
-    return valid / (scene.width * scene.height)
-
-
 def pixel_to_map(geotransform: tuple[float, ...], x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Continuous pixel coordinates (x = column, y = row, pixel corners at integers) to map coordinates."""
     gt = geotransform

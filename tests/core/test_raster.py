@@ -61,9 +61,10 @@ def test_float_rasters_are_interpreted_and_said_so(tmp_path):
 
 
 def test_all_nodata_and_too_small_are_refused(tmp_path):
-    empty = raster.open_scene(write_raster(tmp_path / "g.tif", np.zeros((100, 100), np.uint16)))
+    from sar_coastline.core.extract import ExtractConfig, extract
+
     with pytest.raises(InputError, match="only no-data"):
-        raster.check_has_data(empty)
+        extract(write_raster(tmp_path / "g.tif", np.zeros((100, 100), np.uint16)), ExtractConfig(method="classical"))
     with pytest.raises(InputError, match="at least 64 x 64"):
         raster.open_scene(write_raster(tmp_path / "h.tif", two_halves_dn(40, 300)))
 
