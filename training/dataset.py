@@ -9,18 +9,21 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..core.classical import strip_height_for
+from ..core.errors import InputError
 from ..core.raster import Scene, normalize_db, read_padded_db
 from .augment import AugmentConfig, augment, mosaic
-from .labels import COAST, NODATA
+from .labels import CLASSES_BAND, COAST, COAST_BAND, NODATA
+
+COAST_SAMPLE = 20000  # coast pixels kept to centre crops on: a sample of the line is enough
 
 
 @dataclass
 class TrainScene:
-    """A scene for training: windowed reads of the image, its labels held as uint8 (1/4 of float32)."""
+    """A scene for training: windowed reads of the image and of its label raster (training.labels), no pixels held."""
 
     scene: Scene
-    classes: np.ndarray  # uint8 (H, W)
-    coast: np.ndarray  # uint8 (H, W), 0..255
+    labels_path: str
     rows: tuple[int, int] = (0, -1)  # the rows crops may be centred in (validation keeps the rest)
     coast_pixels: np.ndarray = field(init=False)
     percentiles: tuple[float, float] = field(init=False)
@@ -31,10 +34,35 @@ class TrainScene:
         self.percentiles = scene_db_percentiles(self.scene)
         last = self.scene.height if self.rows[1] < 0 else self.rows[1]
         self.rows = (self.rows[0], last)
-        band = self.coast[self.rows[0]:last]
-        rows, cols = np.nonzero(band > 200)
-        step = max(1, len(rows) // 20000)  # a sample of the line is enough to centre crops on it
-        self.coast_pixels = np.column_stack([rows[::step] + self.rows[0], cols[::step]])
+        self.coast_pixels = self._coast_sample()
+
+    def read_labels(self, col: int, row: int, width: int, height: int) -> np.ndarray:
+        """(classes, coast) of a window inside the scene: uint8 (2, height, width)."""
+        from osgeo import gdal
+
+        gdal.UseExceptions()
+        try:
+            dataset = gdal.Open(self.labels_path)
+            return dataset.ReadAsArray(int(col), int(row), int(width), int(height),
+                                       band_list=[CLASSES_BAND, COAST_BAND])
+        except RuntimeError as error:
+            raise InputError(f"Cannot read the training labels '{self.labels_path}': {error}. Delete the file to have "
+                             "it made again.") from None
+
+    def _coast_sample(self) -> np.ndarray:
+        """(row, col) of every stride-th coast pixel (coast > 200) in row order, read strip by strip; the stride
+        doubles whenever more than 2 COAST_SAMPLE are kept, so the sample stays bounded whatever the line length."""
+        kept, stride, seen = np.empty((0, 2), np.int64), 1, 0
+        strip_height = strip_height_for(self.scene.width)
+        for row in range(self.rows[0], self.rows[1], strip_height):
+            coast = self.read_labels(0, row, self.scene.width, min(strip_height, self.rows[1] - row))[1]
+            rows, cols = np.nonzero(coast > 200)
+            taken = (seen + np.arange(len(rows))) % stride == 0
+            kept = np.concatenate([kept, np.column_stack([rows[taken] + row, cols[taken]])])
+            seen += len(rows)
+            while len(kept) > 2 * COAST_SAMPLE:
+                kept, stride = kept[::2], 2 * stride
+        return kept
 
 
 @dataclass(frozen=True)
@@ -71,15 +99,16 @@ def read_crop(scene: TrainScene, centre_row: int, centre_col: int, side: int, mo
     db = resize_area(torch.from_numpy(db)[None, None], model_side)[0, 0].numpy()
     centres = top + ((np.arange(model_side) + 0.5) * side / model_side).astype(int)
     columns = left + ((np.arange(model_side) + 0.5) * side / model_side).astype(int)
-    inside_rows = (centres >= 0) & (centres < scene.classes.shape[0])
-    inside_cols = (columns >= 0) & (columns < scene.classes.shape[1])
     classes = np.full((model_side, model_side), NODATA, np.uint8)
-    classes[np.ix_(inside_rows, inside_cols)] = scene.classes[np.ix_(centres[inside_rows], columns[inside_cols])]
     coast_window = np.zeros((side, side), np.float32)
-    r0, r1 = max(top, 0), min(top + side, scene.coast.shape[0])
-    c0, c1 = max(left, 0), min(left + side, scene.coast.shape[1])
+    r0, r1 = max(top, 0), min(top + side, scene.scene.height)
+    c0, c1 = max(left, 0), min(left + side, scene.scene.width)
     if r1 > r0 and c1 > c0:
-        coast_window[r0 - top:r1 - top, c0 - left:c1 - left] = scene.coast[r0:r1, c0:c1] / 255.0
+        labels = scene.read_labels(c0, r0, c1 - c0, r1 - r0)
+        inside_rows, inside_cols = (centres >= r0) & (centres < r1), (columns >= c0) & (columns < c1)
+        classes[np.ix_(inside_rows, inside_cols)] = labels[0][np.ix_(centres[inside_rows] - r0,
+                                                                     columns[inside_cols] - c0)]
+        coast_window[r0 - top:r1 - top, c0 - left:c1 - left] = labels[1] / 255.0
     coast = F.adaptive_max_pool2d(torch.from_numpy(coast_window)[None, None], model_side)[0, 0].numpy()
     classes[~np.isfinite(db)] = NODATA
     return {"db": db.astype(np.float32), "classes": classes, "coast": coast}

@@ -8,26 +8,27 @@ from __future__ import annotations
 import datetime
 import json
 import math
+import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
-from ..core.errors import Cancelled, CoastlineError, InputError
+from ..core.errors import Cancelled, CoastlineError, InputError, OutputError
 from ..core.extract import ExtractConfig, extract, model_sides
 from ..core.hooks import RunHooks, as_hooks
 from ..core.infer import InferenceConfig
 from ..core.methods import ORIENTATION_FREE, PAPER
 from ..core.metric import DEFAULT_CAP_M, evaluate
 from ..core.predict import DEVICES
-from ..core.raster import CF_DB, Scene, array_scene
+from ..core.raster import Scene
 from ..core.readers import open_scene
 from ..models.modelfile import HEADS, LoadedModel, ModelMeta, create_model, save_model, write_manifest
 from .checkpoint import read_checkpoint, write_checkpoint
 from .dataset import CropConfig, CropSampler, TrainScene, to_tensors
-from .labels import rasterize_labels
+from .labels import label_raster
 from .presets import FAST_SINGLE, MemberSpec
 
 CHECKPOINT_SUFFIX = ".checkpoint.safetensors"
@@ -112,10 +113,11 @@ def _bounds(scene: Scene, first_row: int, last_row: int) -> tuple[float, float, 
     return min(xs), min(ys), max(xs), max(ys)
 
 
-def prepare_scenes(sources: Sequence[TrainSource], validation_share: float, hooks: RunHooks
-                   ) -> tuple[list[TrainScene], list[ValidationScene]]:
-    """Rasterize labels once per training scene and split off validation: whole scenes when there are several,
-    else the bottom `validation_share` of the single scene's rows. Label notes and warnings go to the hooks."""
+def prepare_scenes(sources: Sequence[TrainSource], validation_share: float, hooks: RunHooks,
+                   label_folder: str | Path | None = None) -> tuple[list[TrainScene], list[ValidationScene]]:
+    """Make each training scene's label raster (strip by strip, in `label_folder`, by default beside its image;
+    reused by later runs on the same inputs) and split off validation: whole scenes when there are several, else
+    the bottom `validation_share` of the single scene's rows. Label notes and warnings go to the hooks."""
     if not sources:
         raise InputError("No training raster was given.")
     count = len(sources)
@@ -128,30 +130,40 @@ def prepare_scenes(sources: Sequence[TrainSource], validation_share: float, hook
             validation.append(_validation_scene(scene, _clip_lines(source.lines, _bounds(scene, 0, scene.height)),
                                                 hooks))
             continue
-        db = scene.read_db()
-        land = None
-        if source.classes_path:
-            land = open_scene(source.classes_path).read() == 2  # 0 (sea) reads as no data: only land matters
+        folder = Path(label_folder) if label_folder is not None else Path(source.image).resolve().parent
         try:
-            labels = rasterize_labels(db, scene.geotransform, source.lines, source.land_polygons, land_mask=land)
+            labels = label_raster(scene, source.lines, folder, source.land_polygons, source.classes_path, hooks=hooks)
         except InputError as error:
             raise InputError(f"{scene.name}: {error}") from None
-        for note in labels.notes:
+        for note in labels.report.notes:
             hooks.note(f"{scene.name}: {note}")
-        for warning in labels.warnings:
+        for warning in labels.report.warnings:
             hooks.warning(f"{scene.name}: {warning}")
         split = scene.height if count > 1 or validation_share <= 0 else int(scene.height * (1 - validation_share))
-        train.append(TrainScene(scene, labels.classes, labels.coast, rows=(0, split)))
+        train.append(TrainScene(scene, str(labels.path), rows=(0, split)))
         if split < scene.height:
-            dn_like = np.nan_to_num(np.power(10.0, (db[split:] - CF_DB) / 20.0), nan=0.0)  # array scenes use CF_DB
-            gt = scene.geotransform
-            region_gt = (gt[0] + split * gt[2], gt[1], gt[2], gt[3] + split * gt[5], gt[4], gt[5])
-            region = array_scene(np.clip(dn_like, 0, 65535).astype(np.uint16), region_gt, scene.crs_wkt,
-                                 f"{scene.name}_validation")
             validation.append(_validation_scene(
-                region, _clip_lines(source.lines, _bounds(scene, split, scene.height)), hooks))
+                _bottom_rows(scene, split, folder), _clip_lines(source.lines, _bounds(scene, split, scene.height)),
+                hooks))
             hooks.log(f"{scene.name}: rows {split}..{scene.height} held out for validation.")
     return train, validation
+
+
+def _bottom_rows(scene: Scene, first_row: int, folder: Path) -> Scene:
+    """The scene's rows from `first_row` on as a scene of their own: a VRT window on the file, no pixels copied."""
+    from osgeo import gdal
+
+    gt = scene.geotransform
+    region = replace(scene, height=scene.height - first_row, name=f"{scene.name}_validation",
+                     geotransform=(gt[0] + first_row * gt[2], gt[1], gt[2], gt[3] + first_row * gt[5], gt[4], gt[5]))
+    path = folder / f"{region.name}_rows_{first_row}.vrt"
+    gdal.UseExceptions()
+    try:
+        gdal.Translate(str(path), os.path.abspath(scene.path), format="VRT",
+                       srcWin=[0, first_row, scene.width, region.height])
+    except RuntimeError as error:
+        raise OutputError(f"Cannot write '{path}': {error}. Check the output folder can be written.") from None
+    return replace(region, path=str(path))
 
 
 def _validation_scene(scene: Scene, truth: list[np.ndarray], hooks: RunHooks) -> ValidationScene:
@@ -408,7 +420,7 @@ def train(sources: Sequence[TrainSource], config: TrainConfig, output_folder: st
     hooks = as_hooks(hooks)
     folder = Path(output_folder)
     folder.mkdir(parents=True, exist_ok=True)
-    train_scenes, validation = prepare_scenes(sources, config.validation_share, hooks)
+    train_scenes, validation = prepare_scenes(sources, config.validation_share, hooks, folder / "labels")
     if not validation:
         hooks.log("No validation scene: the best checkpoint is chosen by training loss; set a validation share > 0.")
     sampler = CropSampler(train_scenes, config.crop, config.seed)

@@ -153,13 +153,13 @@ def test_cancel_while_validating(sources, tmp_path, monkeypatch):
 def test_cancel_while_preparing_scenes(sources, tmp_path):
     asked = []
 
-    def cancel_at_the_second_scene():
+    def cancel_at_the_second_check():  # the first label strip (per-strip checks: test_labels)
         asked.append(1)
         return len(asked) == 2
 
     with pytest.raises(Cancelled, match="nothing was written"):
-        prepare_scenes(sources, 0.5, RunHooks(cancel=cancel_at_the_second_scene))
-    assert len(asked) == 2
+        prepare_scenes(sources, 0.5, RunHooks(cancel=cancel_at_the_second_check), tmp_path / "labels")
+    assert len(asked) == 2 and not any((tmp_path / "labels").iterdir())
     with pytest.raises(Cancelled, match="nothing was written"):
         train(sources, TINY, tmp_path / "out", RunHooks(cancel=lambda: True))
     assert list((tmp_path / "out").iterdir()) == []
@@ -184,6 +184,17 @@ def test_lines_that_do_not_cut_a_scene_name_it(sources):
     stub = sources[0].lines[0][:3]  # a few vertices: the line ends inside the scene
     with pytest.raises(InputError, match="^s21: The coastline lines do not cut the scene"):
         prepare_scenes([TrainSource(sources[0].image, [stub])], 0.0, RunHooks())
+
+
+def test_a_single_scene_holds_out_its_bottom_rows_without_copying_them(sources, tmp_path):
+    from sar_coastline.core.raster import open_scene
+
+    [scene], [held_out] = prepare_scenes(sources[:1], 0.25, RunHooks(), tmp_path)
+    image = open_scene(sources[0].image)
+    assert scene.rows == (0, 288) and held_out.scene.name == "s21_validation" and held_out.scene.array is None
+    np.testing.assert_array_equal(held_out.scene.read_db(), image.read_db(0, 288, 384, 96))
+    assert held_out.scene.geotransform[3] == image.geotransform[3] + 288 * image.geotransform[5]
+    assert held_out.truth and all((line[:, 1] <= held_out.scene.geotransform[3]).all() for line in held_out.truth)
 
 
 def test_same_seed_same_crops(sources):
