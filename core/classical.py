@@ -265,8 +265,9 @@ def strip_height_for(width: int, strip_pixels: int = STRIP_PIXELS) -> int:
 
 
 def extract_lines(scene, params: ClassicalParams, min_length_m: float, nodata_margin_px: int,
-                  hooks: RunHooks | None, strip_pixels: int = STRIP_PIXELS) -> list:
-    """The classical method's lines of a scene (Coastline objects in map coordinates), streamed in strips."""
+                  hooks: RunHooks | None, strip_pixels: int = STRIP_PIXELS, water=None) -> list:
+    """The classical method's lines of a scene (Coastline objects in map coordinates), streamed in strips.
+    `water` (a core.sea.WaterMap on the scene's pixels) is fed the cleaned water mask and the despeckled dB."""
     from skimage.measure import find_contours
 
     from .coastline import Piece, join_pieces
@@ -300,6 +301,8 @@ def extract_lines(scene, params: ClassicalParams, min_length_m: float, nodata_ma
     valid_share = valid_pixels / (scene.width * scene.height)
     hooks.figures.update(otsu_threshold_db=threshold, valid_share=valid_share, strips=strip_count)
     hooks.note(f"Otsu threshold {threshold:.1f} dB on {valid_share:.0%} valid pixels.")
+    if water is not None:
+        water.threshold_db = threshold
     min_pixels = max(1, int(params.min_area_m2 / scene.pixel_size**2))
 
     def raw_land(smoothed: np.ndarray) -> np.ndarray:
@@ -326,6 +329,8 @@ def extract_lines(scene, params: ClassicalParams, min_length_m: float, nodata_ma
         valid = np.isfinite(smoothed)
         land = valid & ~sea_regions.large(index, sea_with_small_land(index, smoothed), min_pixels)
         field = land_field(smoothed, land, threshold, params.contour_band_db)
+        if water is not None:
+            water.add(row, ~land, valid, smoothed)
         block, top = (field, row) if previous_row is None else (np.concatenate([previous_row, field]), row - 1)
         previous_row = field[-1:]
         if len(block) < 2:

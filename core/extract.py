@@ -17,6 +17,7 @@ from .hooks import RunHooks, as_hooks
 from .infer import InferenceConfig
 from .raster import Scene
 from .readers import ReadOptions, open_scene
+from .sea import SEA_ONLY, WATER_CHOICES, SeaRule, WaterMap
 from .vector import Coastline, KeepMask, pieces_to_lines
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "default" / "ensemble.json"
@@ -32,6 +33,10 @@ class ExtractConfig:
     inference: InferenceConfig = field(default_factory=InferenceConfig)
     classical: classical.ClassicalParams = field(default_factory=classical.ClassicalParams)
     probabilities_path: str | None = None  # optional GeoTIFF of the fused maps
+    water: str = SEA_ONLY  # SEA_ONLY: the sea's coast (islands kept, lakes and ponds left out); ALL_WATER: every shore
+    sea: SeaRule = field(default_factory=SeaRule)
+    reference_lines: tuple = ()  # optional lines (N, 2) in the scene's CRS; lines farther than the distance are cut
+    reference_distance_m: float = 250.0
 
 
 @dataclass
@@ -89,6 +94,8 @@ def extract(source: str | os.PathLike | Scene, config: ExtractConfig, hooks: Run
     scenes; otherwise the config's models (or the bundled default) are loaded."""
     hooks = as_hooks(hooks)
     method = methods.get(config.method)
+    if config.water not in WATER_CHOICES:
+        raise InputError(f"Unknown WATER '{config.water}'. Choose one of: {', '.join(WATER_CHOICES)}.")
     if config.models and not method.needs_models:
         model_methods = [f"{index} ({item.name})" for index, item in enumerate(methods.all_methods())
                          if item.needs_models]
@@ -111,9 +118,12 @@ def extract(source: str | os.PathLike | Scene, config: ExtractConfig, hooks: Run
         if not config.inference.scales and trained_at and trained_at != {scene.pixel_size}:
             hooks.note(f"The models were trained on {', '.join(f'{size:g}' for size in sorted(trained_at))} m pixels "
                        f"and this scene has {scene.pixel_size:g} m: crop sides follow the ground resolution.")
-        lines = run_models(scene, config, method.name, predictor, sides, hooks)
+        water = WaterMap(scene, config.inference.stride, config.sea) if predictor.has_land else None
+        lines = run_models(scene, config, method.name, predictor, sides, hooks, water)
     else:
-        lines = method.lines(scene, config, hooks)
+        water = WaterMap(scene, 1, config.sea)
+        lines = method.lines(scene, config, hooks, water)
+    lines = sea_and_land_side(lines, water, config, hooks)
     for line in lines:
         line.attributes = {"scene": scene.name, "date": scene.acquisition_date, "method": method.name,
                            **line.attributes, "length_m": round(line.length_m, 2)}
@@ -124,11 +134,49 @@ def extract(source: str | os.PathLike | Scene, config: ExtractConfig, hooks: Run
                          warnings=hooks.warnings, figures=hooks.figures)
 
 
+def sea_and_land_side(lines: list[Coastline], water: WaterMap | None, config: ExtractConfig, hooks: RunHooks
+                      ) -> list[Coastline]:
+    """The sea-only step (when asked), the reference-coastline distance (when given), and land on the left."""
+    if water is None or not water.fed:
+        hooks.warning("This run has no sea/land map (coast-only models, or a method that gives none): every water "
+                      "boundary is kept and the lines' direction does not say which side is land.")
+        return near_reference(lines, config)
+    figures = water.decide()
+    hooks.figures.update(figures)
+    if config.water == SEA_ONLY:
+        before = sum(line.length_m for line in lines)
+        lines = water.sea_coast(lines, config.min_length_m)
+        after = sum(line.length_m for line in lines)
+        hooks.note(f"Sea only: {figures['inland_water_bodies']} inland water body(ies) and "
+                   f"{figures['sea_patches_as_sea']} bright patch(es) of sea left out; {after / 1000:.2f} of "
+                   f"{before / 1000:.2f} km of water boundary is sea coast (WATER 1 keeps every shore).")
+    return water.land_on_left(near_reference(lines, config))
+
+
+def near_reference(lines: list[Coastline], config: ExtractConfig) -> list[Coastline]:
+    """The parts of `lines` within the reference distance of the reference coastline, when one is given."""
+    if not config.reference_lines:
+        return lines
+    import shapely
+
+    zone = shapely.union_all([shapely.LineString(line) for line in config.reference_lines if len(line) >= 2])
+    zone = zone.buffer(config.reference_distance_m)
+    shapely.prepare(zone)
+    kept = []
+    for line in lines:
+        part = shapely.intersection(shapely.LineString(line.coords), zone)
+        for geometry in getattr(part, "geoms", [part]):
+            if geometry.geom_type == "LineString" and geometry.length >= config.min_length_m:
+                kept.append(Coastline(shapely.get_coordinates(geometry), dict(line.attributes)))
+    return kept
+
+
 def run_models(scene: Scene, config: ExtractConfig, method: str, predictor, sides: Sequence[int],
-               hooks: RunHooks) -> list[Coastline]:
-    """Tiled inference with a ready predictor, then the method's coastline rule, then vector lines."""
+               hooks: RunHooks, water: WaterMap | None = None) -> list[Coastline]:
+    """Tiled inference with a ready predictor, then the method's coastline rule, then vector lines; `water` is
+    fed the sea/land map for the sea-only step."""
     from .infer import merged_channels, stream_probabilities
-    from .predict import VALID
+    from .predict import LAND, VALID
 
     inference = config.inference
     stride = inference.stride
@@ -145,6 +193,9 @@ def run_models(scene: Scene, config: ExtractConfig, method: str, predictor, side
                                                  hooks.figures):
             rule.add(first, strip)
             keep_mask.add(strip[channels[VALID]])
+            if water is not None:
+                valid = strip[channels[VALID]] > 0.5
+                water.add(first, valid & (strip[channels[LAND]] < 0.5), valid)
             if writer is not None:
                 writer.write(first, strip)
         hooks.check_cancel()

@@ -24,7 +24,8 @@ class Method:
     needs_models: bool
     # Model methods: (predictor, merged-map channels, grid width, grid height) -> streaming rule.
     rule: Callable | None = None
-    # Model-free methods: (scene, ExtractConfig, RunHooks) -> list of vector.Coastline.
+    # Model-free methods: (scene, ExtractConfig, RunHooks, sea.WaterMap on scene pixels) -> list of
+    # vector.Coastline; they feed the water map so the sea-only step and the land side work for them too.
     lines: Callable | None = None
 
 
@@ -77,10 +78,10 @@ def _paper(predictor, channels, grid_width: int, grid_height: int):
     return PaperRules(predictor.members, channels, grid_width, grid_height)
 
 
-def _classical_lines(scene, config, hooks):
+def _classical_lines(scene, config, hooks, water):
     from .classical import extract_lines
 
-    return extract_lines(scene, config.classical, config.min_length_m, config.nodata_margin_px, hooks)
+    return extract_lines(scene, config.classical, config.min_length_m, config.nodata_margin_px, hooks, water=water)
 
 
 register(Method(ORIENTATION_FREE, "Orientation-free (models: sub-pixel contour of the fused sea/land map, any "

@@ -23,7 +23,7 @@ def test_registry_order_is_the_processing_enum_and_the_default_is_registered():
 
 
 def test_a_registered_model_free_method_runs_through_extract():
-    def middle_column(scene, config, hooks):
+    def middle_column(scene, config, hooks, water):
         hooks.note("middle column")
         x = scene.geotransform[0] + scene.width / 2 * scene.geotransform[1]
         return [Coastline(np.array([[x, GEOTRANSFORM[3]], [x, GEOTRANSFORM[3] - 300.0]]), {"models": ""})]
