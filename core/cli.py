@@ -12,7 +12,9 @@ from .extract import ExtractConfig, extract
 from .hooks import RunHooks
 from .infer import InferenceConfig
 from .predict import DEVICES, PRECISIONS
-from .vector import write_lines
+from .readers import ReadOptions, open_scene
+from .sea import WATER_CHOICES
+from .vector import read_lines, write_lines
 
 
 def main(argv=None) -> int:
@@ -33,10 +35,23 @@ def main(argv=None) -> int:
                         help="Gaussian sigma on the merged map (cells)")
     parser.add_argument("--min-length", type=float, default=ExtractConfig.min_length_m, help="metres")
     parser.add_argument("--probabilities", help="optional GeoTIFF of the fused probabilities")
+    parser.add_argument("--water", choices=WATER_CHOICES, default=ExtractConfig.water,
+                        help="sea: the sea's coast only (lakes and ponds left out); all: every water boundary")
+    parser.add_argument("--reference", help="a coastline you trust (file.gpkg or file.gpkg:layer); lines farther "
+                                            "than --reference-distance from it are dropped")
+    parser.add_argument("--reference-distance", type=float, default=ExtractConfig.reference_distance_m,
+                        help="metres")
     args = parser.parse_args(argv)
+    try:
+        reference = tuple(read_lines(args.reference, open_scene(args.input, ReadOptions(band=args.band)).crs_wkt)
+                          ) if args.reference else ()
+    except CoastlineError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     config = ExtractConfig(
         method=args.method, models=tuple(args.models), band=args.band, min_length_m=args.min_length,
-        probabilities_path=args.probabilities,
+        probabilities_path=args.probabilities, water=args.water, reference_lines=reference,
+        reference_distance_m=args.reference_distance,
         inference=InferenceConfig(scales=tuple(args.scales) if args.scales else None, overlap=args.overlap,
                                   batch_size=args.batch_size, device=args.device, precision=args.precision,
                                   smoothing_sigma=args.smoothing))

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import shapely
 
-from .errors import OutputError
+from .errors import InputError, OutputError
 from .raster import pixel_to_map
 
 LINE, POINT = "line", "point"
@@ -209,3 +209,37 @@ def _field_value(value):
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
         return float(value)
     return str(value)
+
+
+def read_lines(path: str, crs_wkt: str) -> list[np.ndarray]:
+    """All line parts of a vector file ('file.gpkg' or 'file.gpkg:layer'), reprojected to crs_wkt."""
+    from osgeo import ogr, osr
+
+    ogr.UseExceptions()
+    name, _, layer_name = path.partition(":")
+    try:
+        dataset = ogr.Open(name)
+    except RuntimeError as error:
+        raise InputError(f"Cannot read the lines '{name}': {error}") from None
+    layer = dataset.GetLayerByName(layer_name) if layer_name else dataset.GetLayer(0)
+    if layer is None:
+        names = [dataset.GetLayer(index).GetName() for index in range(dataset.GetLayerCount())]
+        raise InputError(f"'{name}' has no layer '{layer_name}'. Its layers: {', '.join(names)}.")
+    target = osr.SpatialReference(wkt=crs_wkt)
+    target.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+    source = layer.GetSpatialRef()
+    transform = None
+    if source is not None and not source.IsSame(target):
+        source.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+        transform = osr.CoordinateTransformation(source, target)
+    lines = []
+    for feature in layer:
+        geometry = feature.GetGeometryRef().Clone()
+        if transform is not None:
+            geometry.Transform(transform)
+        parts = [geometry.GetGeometryRef(i) for i in range(geometry.GetGeometryCount())] or [geometry]
+        for part in parts:
+            points = np.array(part.GetPoints() or [], float)
+            if len(points) >= 2:
+                lines.append(points[:, :2])
+    return lines

@@ -8,7 +8,7 @@ from ..core.infer import InferenceConfig
 from ..core.methods import ORIENTATION_FREE
 from ..core.metric import evaluate
 from ..core.report import write_quicklook
-from ..training.cli import read_lines
+from ..core.vector import read_lines
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"

@@ -3,7 +3,10 @@
 from pathlib import Path
 
 import numpy as np
+import torch
 from osgeo import gdal, osr
+
+from sar_coastline.models.modelfile import LoadedModel, ModelMeta
 
 gdal.UseExceptions()
 
@@ -36,3 +39,30 @@ def two_halves_dn(rows: int = 256, cols: int = 256, coast_col: int = 128, seed: 
     sigma0_db = np.where(np.arange(cols)[None, :] < coast_col, -20.0, -6.0) * np.ones((rows, 1))
     intensity = 10 ** ((sigma0_db + 83.0) / 10.0) * rng.gamma(2.0, 0.5, (rows, cols))
     return np.clip(np.sqrt(intensity), 1, 65535).astype(np.uint16)
+
+
+SOFTMAX_META = ModelMeta(architecture="Unet", encoder="resnet18", head="softmax", classes=("sea", "nodata", "land"),
+                         input_transform="log", model_side=64, crop_range=(128, 192))
+SIGMOID_META = ModelMeta(architecture="Unet", encoder="resnet18", head="sigmoid", classes=("coast",),
+                         input_transform="linear", model_side=64, crop_range=(128, 192))
+
+
+class ThresholdNet(torch.nn.Module):
+    """Softmax logits of sea / no-data / land from the input brightness: a stand-in with a known answer."""
+
+    def __init__(self, fail_above: int | None = None):
+        super().__init__()
+        self.fail_above = fail_above
+        self.calls = []
+
+    def forward(self, x):
+        self.calls.append(x.shape[0])
+        if self.fail_above is not None and x.shape[0] > self.fail_above:
+            raise torch.cuda.OutOfMemoryError("simulated")
+        land = 40.0 * (x - 0.5)  # -13 dB on the log window [-30, 5] dB
+        nodata = torch.where(x == 0, 50.0, -50.0)
+        return torch.cat([-land, nodata, land], 1)
+
+
+def loaded(network, meta=SOFTMAX_META):
+    return LoadedModel(Path("threshold.safetensors"), meta, network)

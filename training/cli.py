@@ -14,9 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.errors import CoastlineError, InputError
+from ..core.errors import CoastlineError
 from ..core.hooks import RunHooks
 from ..core.predict import DEVICES
+from ..core.vector import read_lines
 from ..models.modelfile import NORMALIZATIONS, TRANSFORMS
 from .dataset import CropConfig
 from .loop import TrainConfig, TrainSource, train
@@ -24,40 +25,6 @@ from .presets import ARCHITECTURES, ENCODERS, HEAD_CHOICES, PRESETS, MemberSpec
 
 GENERATED_STYLES = ("rocky", "beach", "estuary", "mixed")
 TRAINING_SEED_BASE = 1000  # generated training scenes; the accuracy benchmark uses other seeds
-
-
-def read_lines(path: str, crs_wkt: str) -> list[np.ndarray]:
-    """All line parts of a vector file ('file.gpkg' or 'file.gpkg:layer'), reprojected to crs_wkt."""
-    from osgeo import ogr, osr
-
-    ogr.UseExceptions()
-    name, _, layer_name = path.partition(":")
-    try:
-        dataset = ogr.Open(name)
-    except RuntimeError as error:
-        raise InputError(f"Cannot read the lines '{name}': {error}") from None
-    layer = dataset.GetLayerByName(layer_name) if layer_name else dataset.GetLayer(0)
-    if layer is None:
-        names = [dataset.GetLayer(index).GetName() for index in range(dataset.GetLayerCount())]
-        raise InputError(f"'{name}' has no layer '{layer_name}'. Its layers: {', '.join(names)}.")
-    target = osr.SpatialReference(wkt=crs_wkt)
-    target.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
-    source = layer.GetSpatialRef()
-    transform = None
-    if source is not None and not source.IsSame(target):
-        source.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
-        transform = osr.CoordinateTransformation(source, target)
-    lines = []
-    for feature in layer:
-        geometry = feature.GetGeometryRef().Clone()
-        if transform is not None:
-            geometry.Transform(transform)
-        parts = [geometry.GetGeometryRef(i) for i in range(geometry.GetGeometryCount())] or [geometry]
-        for part in parts:
-            points = np.array(part.GetPoints() or [], float)
-            if len(points) >= 2:
-                lines.append(points[:, :2])
-    return lines
 
 
 def lines_for(image: str, paths: list[str]) -> list[np.ndarray]:

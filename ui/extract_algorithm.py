@@ -14,6 +14,7 @@ from qgis.core import (
     QgsProcessingParameterDefinition,
     QgsProcessingParameterEnum,
     QgsProcessingParameterFeatureSink,
+    QgsProcessingParameterFeatureSource,
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterMultipleLayers,
     QgsProcessingParameterNumber,
@@ -27,8 +28,12 @@ from ..core import methods
 from ..core.extract import ExtractConfig
 from ..core.infer import InferenceConfig
 from ..core.predict import DEVICES, PRECISIONS
+from ..core.sea import WATER_CHOICES
 from .feedback import check_writable, feedback_hooks, run_core
-from .geometry import LINE_TYPE, line_geometry
+from .geometry import LINE_TYPE, line_geometry, source_lines
+
+WATER_LABELS = {"sea": "Sea only: the sea's coast, islands included; lakes, ponds and rivers left out",
+                "all": "Every water boundary (lake and river shores too)"}
 
 FIELDS = (("scene", QVariant.String), ("date", QVariant.String), ("method", QVariant.String),
           ("models", QVariant.String), ("confidence", QVariant.Double), ("uncertainty_m", QVariant.Double),
@@ -47,6 +52,9 @@ class ExtractCoastlineAlgorithm(QgsProcessingAlgorithm):
     PRECISION = "PRECISION"
     SMOOTHING = "SMOOTHING"
     MIN_LENGTH = "MIN_LENGTH"
+    WATER = "WATER"
+    REFERENCE = "REFERENCE"
+    REFERENCE_DISTANCE = "REFERENCE_DISTANCE"
     OUTPUT = "OUTPUT"
     QUICKLOOK = "QUICKLOOK"
     PROBABILITIES = "PROBABILITIES"
@@ -81,9 +89,16 @@ class ExtractCoastlineAlgorithm(QgsProcessingAlgorithm):
             "<b>Precision</b>: auto = bf16 (or fp16) on a GPU, fp32 on a CPU.<br>"
             "<b>Smoothing</b>: sigma of the Gaussian on the merged map, in map cells (2 px each).<br>"
             "<b>Minimum line length</b>: shorter pieces are dropped (metres).<br>"
+            "<b>Water</b>: 0 = the sea's coast only (the default): the sea is the water that touches the image "
+            "border or no-data (or the largest water body), on a grid of about 30 m; lakes, ponds and rivers above "
+            "their mouth are left out, and with the classical method a sea-enclosed patch less than 3 dB brighter "
+            "than the threshold (wind or current) is sea, not an island. 1 = every water boundary.<br>"
+            "<b>Reference coastline</b>: optional line layer you trust (OpenStreetMap's coastline, last year's "
+            "extraction); parts of lines farther than <b>Reference distance</b> from it are dropped.<br>"
             "<b>Coastline</b>: the output lines, with the fields scene, date, method, models, confidence (0-1, "
             "agreement of models and scales), uncertainty_m (spread of the line position between models and "
-            "scales) and length_m. Lines stop where the image has no data and at the image border.<br>"
+            "scales) and length_m. Lines stop where the image has no data and at the image border. Land is on "
+            "the left of every line (OpenStreetMap's convention).<br>"
             "<b>Quicklook</b>: optional PNG of the image with the extracted lines drawn over it.<br>"
             "<b>Probabilities</b>: optional GeoTIFF of the fused land (and coast) probability, for inspection.")
 
@@ -137,6 +152,20 @@ class ExtractCoastlineAlgorithm(QgsProcessingAlgorithm):
                                                   minValue=0.0)
         min_length.setHelp("Lines shorter than this are dropped as noise.")
         self.addParameter(min_length)
+        water = QgsProcessingParameterEnum(self.WATER, "Water", options=[WATER_LABELS[name] for name in WATER_CHOICES],
+                                           defaultValue=WATER_CHOICES.index(defaults.water))
+        water.setHelp("Sea only (default): the coastline of the sea, decided from the image; or every water boundary.")
+        self.addParameter(water)
+        reference = QgsProcessingParameterFeatureSource(self.REFERENCE, "Reference coastline (optional)",
+                                                        [QgsProcessing.TypeVectorLine], optional=True)
+        reference.setHelp("A coastline you already trust; lines farther from it than the reference distance are "
+                          "dropped. Any CRS (reprojected).")
+        self.addParameter(reference)
+        distance = QgsProcessingParameterNumber(self.REFERENCE_DISTANCE, "Reference distance (m)",
+                                                QgsProcessingParameterNumber.Double, defaults.reference_distance_m,
+                                                minValue=0.0)
+        distance.setHelp("How far from the reference coastline a line may lie (metres).")
+        self.addParameter(distance)
         outputs = [
             (QgsProcessingParameterFeatureSink(self.OUTPUT, "Coastline", QgsProcessing.TypeVectorLine),
              "The coastline lines, in the raster's CRS, with scene, date, method, models, confidence, "
@@ -177,7 +206,11 @@ class ExtractCoastlineAlgorithm(QgsProcessingAlgorithm):
                                models=tuple(self.parameterAsFileList(parameters, self.MODELS, context)
                                             if parameters.get(self.MODELS) else ()),
                                min_length_m=self.parameterAsDouble(parameters, self.MIN_LENGTH, context),
-                               inference=inference, probabilities_path=probabilities)
+                               inference=inference, probabilities_path=probabilities,
+                               water=WATER_CHOICES[self.parameterAsEnum(parameters, self.WATER, context)],
+                               reference_lines=self._reference_lines(parameters, context, layer, feedback),
+                               reference_distance_m=self.parameterAsDouble(parameters, self.REFERENCE_DISTANCE,
+                                                                           context))
         result = run_core(lambda: extract(layer.source(), config, feedback_hooks(feedback)))
 
         fields = QgsFields()
@@ -207,6 +240,18 @@ class ExtractCoastlineAlgorithm(QgsProcessingAlgorithm):
         if probabilities:
             outputs[self.PROBABILITIES] = probabilities
         return outputs
+
+
+    def _reference_lines(self, parameters, context, layer, feedback) -> tuple:
+        """The reference coastline's parts in the raster's CRS; empty when none is given."""
+        source = self.parameterAsSource(parameters, self.REFERENCE, context)
+        if source is None:
+            return ()
+        lines = tuple(source_lines(source, layer.crs(), context, feedback))
+        if not lines:
+            raise QgsProcessingException("The reference coastline layer has no lines. Give a line layer, or leave "
+                                         "Reference coastline empty.")
+        return lines
 
 
 def parse_scales(text: str) -> tuple[int, ...] | None:

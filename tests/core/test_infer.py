@@ -1,6 +1,5 @@
 """The inference engine end to end on CPU: exact placement with a known network, OOM back-off, cancel."""
 
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,34 +11,8 @@ from sar_coastline.core.hooks import RunHooks
 from sar_coastline.core.infer import InferenceConfig, prefetch
 from sar_coastline.core.predict import EnsemblePredictor
 from sar_coastline.core.raster import array_scene, open_scene
-from sar_coastline.models.modelfile import LoadedModel, ModelMeta, create_model, save_model, write_manifest
-from testdata import two_halves_dn, write_raster
-
-SOFTMAX_META = ModelMeta(architecture="Unet", encoder="resnet18", head="softmax", classes=("sea", "nodata", "land"),
-                         input_transform="log", model_side=64, crop_range=(128, 192))
-SIGMOID_META = ModelMeta(architecture="Unet", encoder="resnet18", head="sigmoid", classes=("coast",),
-                         input_transform="linear", model_side=64, crop_range=(128, 192))
-
-
-class ThresholdNet(torch.nn.Module):
-    """Softmax logits of sea / no-data / land from the input brightness: a stand-in with a known answer."""
-
-    def __init__(self, fail_above: int | None = None):
-        super().__init__()
-        self.fail_above = fail_above
-        self.calls = []
-
-    def forward(self, x):
-        self.calls.append(x.shape[0])
-        if self.fail_above is not None and x.shape[0] > self.fail_above:
-            raise torch.cuda.OutOfMemoryError("simulated")
-        land = 40.0 * (x - 0.5)  # -13 dB on the log window [-30, 5] dB
-        nodata = torch.where(x == 0, 50.0, -50.0)
-        return torch.cat([-land, nodata, land], 1)
-
-
-def loaded(network, meta=SOFTMAX_META):
-    return LoadedModel(Path("threshold.safetensors"), meta, network)
+from sar_coastline.models.modelfile import create_model, save_model, write_manifest
+from testdata import SIGMOID_META, SOFTMAX_META, ThresholdNet, loaded, two_halves_dn, write_raster
 
 
 def run_engine(scene, predictor, method="orientation_free", **inference):

@@ -9,7 +9,7 @@ from sar_coastline.core.extract import DEFAULT_MODEL, ExtractConfig, extract
 from sar_coastline.core.infer import InferenceConfig
 from sar_coastline.core.methods import CLASSICAL, ORIENTATION_FREE
 from sar_coastline.core.metric import evaluate
-from sar_coastline.training.cli import read_lines
+from sar_coastline.core.vector import read_lines
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 CHIP = DATA / "labrador_s1_chip.tif"

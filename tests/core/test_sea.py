@@ -1,0 +1,93 @@
+"""The sea-only step: lakes and bright sea patches left out, islands kept, land on the left of every line."""
+
+import numpy as np
+import pytest
+import shapely
+
+from sar_coastline.core.extract import ExtractConfig, extract
+from sar_coastline.core.infer import InferenceConfig
+from sar_coastline.core.predict import EnsemblePredictor
+from sar_coastline.core.raster import array_scene
+from sar_coastline.core.sea import ALL_WATER, SEA_ONLY
+from testdata import ThresholdNet, loaded
+
+PIXEL = 3.0
+ORIGIN_X, ORIGIN_Y = 500_000.0, 6_000_000.0
+GEOTRANSFORM = (ORIGIN_X, PIXEL, 0.0, ORIGIN_Y, 0.0, -PIXEL)
+COAST_COL = 150
+
+
+def coast_scene(seed: int = 0):
+    """Sea west of COAST_COL, land east; a lake in the land, an island and a wind-roughened patch in the sea."""
+    rows, cols = np.mgrid[0:384, 0:384]
+    db = np.where(cols < COAST_COL, -21.0, -6.0)
+    db[(rows - 100) ** 2 + (cols - 280) ** 2 < 45**2] = -21.0  # lake, 1.8 ha
+    db[(rows - 280) ** 2 + (cols - 70) ** 2 < 30**2] = -5.0  # island
+    db[(rows - 100) ** 2 + (cols - 60) ** 2 < 40**2] = -11.0  # wind-roughened sea: above the threshold, still sea
+    rng = np.random.default_rng(seed)
+    intensity = 10 ** ((db + 83.0) / 10.0) * rng.gamma(4.0, 0.25, db.shape)
+    return array_scene(np.clip(np.sqrt(intensity), 1, 65535).astype(np.uint16), GEOTRANSFORM, name="coast")
+
+
+def to_pixels(coords):
+    return (coords[:, 0] - ORIGIN_X) / PIXEL, (ORIGIN_Y - coords[:, 1]) / PIXEL
+
+
+def classical(water, **extra):
+    return extract(coast_scene(), ExtractConfig(method="classical", water=water, **extra))
+
+
+def test_all_water_draws_every_shore():
+    result = classical(ALL_WATER)
+    rings = [line for line in result.lines if np.allclose(line.coords[0], line.coords[-1])]
+    assert len(rings) == 3  # the lake, the island and the bright patch
+
+
+def test_sea_only_keeps_the_coast_and_the_island_and_leaves_out_the_lake_and_the_sea_patch():
+    result = classical(SEA_ONLY)
+    assert result.figures["inland_water_bodies"] == 1 and result.figures["sea_patches_as_sea"] == 1
+    assert len(result.lines) == 2
+    coast, island = sorted(result.lines, key=lambda line: -line.length_m)
+    cols, _rows = to_pixels(coast.coords)
+    assert np.abs(cols - COAST_COL).max() < 3 and coast.length_m > 0.9 * 384 * PIXEL
+    cols, rows = to_pixels(island.coords)
+    assert np.abs(np.hypot(rows - 280, cols - 70) - 30).max() < 3
+    assert any("inland water body" in note for note in result.notes)
+
+
+def test_land_is_on_the_left_of_every_line():
+    result = classical(SEA_ONLY)
+    coast, island = sorted(result.lines, key=lambda line: -line.length_m)
+    _cols, rows = to_pixels(coast.coords)
+    assert rows[0] < rows[-1]  # land east: walking south (down the image) keeps it on the left
+    assert shapely.Polygon(island.coords).exterior.is_ccw  # an island: counter-clockwise around its land
+
+
+def test_a_reference_coastline_cuts_lines_far_from_it():
+    reference = (np.array([[ORIGIN_X + COAST_COL * PIXEL, ORIGIN_Y], [ORIGIN_X + COAST_COL * PIXEL,
+                                                                       ORIGIN_Y - 384 * PIXEL]]),)
+    result = classical(ALL_WATER, reference_lines=reference, reference_distance_m=30.0)
+    assert len(result.lines) == 1
+    cols, _rows = to_pixels(result.lines[0].coords)
+    assert np.abs(cols - COAST_COL).max() < 3
+
+
+def test_unknown_water_choice_is_refused():
+    from sar_coastline.core.errors import InputError
+
+    with pytest.raises(InputError, match="Unknown WATER"):
+        classical("lakes")
+
+
+def test_the_model_path_leaves_out_the_lake_and_puts_land_on_the_left():
+    predictor = EnsemblePredictor([(loaded(ThresholdNet()), 1.0)], device="cpu", batch_size=8)
+    config = ExtractConfig(method="orientation_free", inference=InferenceConfig(device="cpu"))
+    every_shore = extract(coast_scene(), ExtractConfig(method="orientation_free", water=ALL_WATER,
+                                                       inference=config.inference), predictor=predictor)
+    sea_only = extract(coast_scene(), config, predictor=predictor)
+    lake_shore = [line for line in every_shore.lines if np.abs(to_pixels(line.coords)[0] - 280).max() < 50]
+    assert lake_shore and not [line for line in sea_only.lines
+                               if np.abs(to_pixels(line.coords)[0] - 280).max() < 50]
+    coast = max(sea_only.lines, key=lambda line: line.length_m)
+    _cols, rows = to_pixels(coast.coords)
+    assert rows[0] < rows[-1]
