@@ -1,5 +1,6 @@
-"""How far seaward of the visible water line the true line lies on the bundled model's training scenes: scores
-the generator's water line moved 0-7 px seaward. The best shift is bench_accuracy's TIDE_PRIOR_PX.
+"""How far seaward of the water line the datum line lies on the bundled model's training scenes: scores the
+generator's water line moved 0-7 px seaward against the datum line. The best shift is bench_accuracy's
+TIDE_PRIOR_PX.
 
     python -m sar_coastline.benchmarks.tide_prior --count 36
 """
@@ -26,7 +27,7 @@ def main() -> None:
     for index in range(args.count):
         seed, style = TRAINING_SEED_BASE + index, GENERATED_STYLES[index % len(GENERATED_STYLES)]
         scene = generate_scene(args.size, args.size, seed, style)
-        scores.append([evaluate(shifted_water_lines(scene, shift), scene.truth_lines)[0].score
+        scores.append([evaluate(shifted_water_lines(scene, shift), scene.datum_lines)[0].score
                        for shift in SHIFTS_PX])
         print(f"{style}_{seed}: " + " ".join(f"{shift} px {score:6.2f}" for shift, score in zip(SHIFTS_PX, scores[-1])),
               flush=True)

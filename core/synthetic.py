@@ -2,12 +2,17 @@
 benchmarks.
 
 A smooth random land field (style-dependent roughness, a ramp in a random direction so coasts run every
-way, estuary channels, islands) defines the true land; the visible water line is offset from the true
-line by a smooth tide offset (positive: the water line lies landward of the true line, as at high tide;
-some scenes have a negative offset, a low tide exposing flats). Radiometry in sigma0 dB: dark sea with
-wind-roughened patches, textured land with bright point scatterers, an intermediate intertidal strip; a
-per-scene gain, contrast and number of looks; multiplicative Gamma speckle; DN = amplitude calibrated with
-CF -83 dB; 0 = no data (swath edges, holes).
+way, estuary channels, islands) defines the surveyed (datum) land; the water line at acquisition is offset
+from it by a smooth tide offset (positive: the water line lies landward, as at high tide; some scenes have a
+negative offset, a low tide exposing flats). The sea is the largest water body and those reaching the scene
+border with at least a twentieth of its size; the other water bodies are lakes. The primary truth is what
+the image shows and the mission calls the coastline: the sea's instantaneous water line (islands kept, lake
+shores left out). The datum line of the sea, a tide offset away and not visible in the image, is a second
+truth, with the scene's mean tide offset.
+
+Radiometry in sigma0 dB: dark sea with wind-roughened patches, textured land with bright point scatterers,
+an intermediate intertidal strip; a per-scene gain, contrast and number of looks; multiplicative Gamma
+speckle; DN = amplitude calibrated with CF -83 dB; 0 = no data (swath edges, holes).
 """
 
 from __future__ import annotations
@@ -33,10 +38,11 @@ MIN_LINE_M = 30.0
 @dataclass
 class SyntheticScene:
     dn: np.ndarray
-    labels: np.ndarray
-    truth_lines: list[np.ndarray]
-    water_lines: list[np.ndarray]
-    visible_land: np.ndarray  # land as the image shows it: the true land moved by the tide offset
+    labels: np.ndarray  # 0 water, 1 no data, 2 land, as the image shows them (lakes are water)
+    truth_lines: list[np.ndarray]  # the sea's water line at acquisition: the coastline
+    datum_lines: list[np.ndarray]  # the sea's surveyed line, a tide offset away: a second, invisible truth
+    tide_m: float  # mean offset of the water line from the datum line (positive: landward, high tide)
+    visible_land: np.ndarray  # land as the image shows it: the datum land moved by the tide offset
     geotransform: tuple[float, ...]
     crs_wkt: str
     style: str
@@ -145,10 +151,26 @@ def _excluded(nodata: np.ndarray) -> np.ndarray:
 
 
 def shifted_water_lines(scene: SyntheticScene, pixels: int) -> list[np.ndarray]:
-    """The visible water line moved `pixels` seaward: a guess of the true line from the tide offset the
-    generator favours, which the image does not show (a benchmark reference, not a method)."""
+    """The sea's water line moved `pixels` seaward: a guess of the datum line from the tide offset the
+    generator favours, which the image does not show (a reference for the datum score, not a method)."""
     grown = ndimage.distance_transform_edt(~scene.visible_land) <= pixels
-    return _lines(grown, _excluded(scene.labels == 1), scene.geotransform)
+    return _lines(grown | ~_sea(~grown), _excluded(scene.labels == 1), scene.geotransform)
+
+
+def _sea(water: np.ndarray) -> np.ndarray:
+    """The sea: the largest water body (8-connected) and those reaching the border with at least a twentieth
+    of its size; the other water bodies are lakes."""
+    bodies, count = ndimage.label(water, structure=np.ones((3, 3), bool))
+    if count == 0:
+        return water
+    sizes = np.bincount(bodies.ravel())
+    sizes[0] = 0
+    edge = np.zeros(count + 1, bool)
+    edge[np.concatenate([bodies[0], bodies[-1], bodies[:, 0], bodies[:, -1]])] = True
+    is_sea = edge & (sizes >= sizes.max() / 20)
+    is_sea[np.argmax(sizes)] = True
+    is_sea[0] = False
+    return is_sea[bodies]
 
 
 def generate_scene(width: int, height: int, seed: int, style: str = "mixed",
@@ -187,12 +209,14 @@ def generate_scene(width: int, height: int, seed: int, style: str = "mixed",
     dn = np.clip(np.rint(dn), 1, 65535).astype(np.uint16)
     dn[nodata] = 0
 
-    labels = np.where(nodata, 1, np.where(land, 2, 0)).astype(np.uint8)
+    labels = np.where(nodata, 1, np.where(visible, 2, 0)).astype(np.uint8)
     origin = (500_000.0 + 1000.0 * int(rng.integers(0, 100)), 6_000_000.0 + 1000.0 * int(rng.integers(0, 100)))
     geotransform = (origin[0], pixel_size, 0.0, origin[1], 0.0, -pixel_size)
     excluded = _excluded(nodata)
-    return SyntheticScene(dn=dn, labels=labels, truth_lines=_lines(land, excluded, geotransform),
-                          water_lines=_lines(visible, excluded, geotransform), visible_land=visible,
+    sea_at_acquisition = _sea(~visible)
+    return SyntheticScene(dn=dn, labels=labels, truth_lines=_lines(~sea_at_acquisition, excluded, geotransform),
+                          datum_lines=_lines(~_sea(~land), excluded, geotransform),
+                          tide_m=round(float(np.mean(tide)) * pixel_size, 2), visible_land=visible,
                           geotransform=geotransform, crs_wkt=_crs_wkt(), style=kind, seed=seed)
 
 
@@ -225,7 +249,8 @@ def write_scene(scene: SyntheticScene, folder: str | Path, name: str) -> ScenePa
     points = [Feature(point, {"scene": name, "point_id": index})
               for index, point in enumerate(sample_along(scene.truth_lines))]
     write_layers(paths.truth, [Layer("coastline", [Feature(line, {"scene": name}) for line in scene.truth_lines]),
-                               Layer("waterline", [Feature(line, {"scene": name}) for line in scene.water_lines]),
+                               Layer("datum", [Feature(line, {"scene": name, "tide_m": scene.tide_m})
+                                               for line in scene.datum_lines]),
                                Layer("points", points, POINT)], scene.crs_wkt)
     return paths
 

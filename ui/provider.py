@@ -2,6 +2,7 @@
 
 from qgis.core import QgsProcessingProvider
 
+from .change_algorithm import ShorelineChangeAlgorithm
 from .evaluate_algorithm import EvaluateCoastlineAlgorithm
 from .extract_algorithm import ExtractCoastlineAlgorithm
 from .train_algorithm import TrainModelsAlgorithm
@@ -21,3 +22,4 @@ class CoastlineProvider(QgsProcessingProvider):
         self.addAlgorithm(ExtractCoastlineAlgorithm())
         self.addAlgorithm(EvaluateCoastlineAlgorithm())
         self.addAlgorithm(TrainModelsAlgorithm())
+        self.addAlgorithm(ShorelineChangeAlgorithm())

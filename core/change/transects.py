@@ -108,21 +108,21 @@ def automatic_baselines(reference_lines: list[np.ndarray], other_dates: list[lis
                 if np.isnan(nearest[index]) or abs(distance) < abs(nearest[index]):
                     nearest[index] = distance
             offsets.append(nearest)
-        mean_position = points + np.nanmedian(np.array(offsets), axis=0)[:, None] * normals
-        shifted = mean_position + offset_m * land_side * normals
         closed = is_closed(coords)
-        smoothed = _moving_average(shifted, SMOOTHING_STATIONS, closed)
+        # smoothed across the line only: stations keep their place along it, so the baseline keeps its length
+        median_offset = _moving_average(np.nanmedian(np.array(offsets), axis=0), SMOOTHING_STATIONS, closed)
+        shifted = points + (median_offset + offset_m * land_side)[:, None] * normals
         if closed:
-            smoothed = np.vstack([smoothed, smoothed[:1]])
-        baselines.append(Baseline(smoothed, len(baselines)))
+            shifted = np.vstack([shifted, shifted[:1]])
+        baselines.append(Baseline(shifted, len(baselines)))
     return baselines
 
 
-def _moving_average(points: np.ndarray, window: int, wrap: bool) -> np.ndarray:
+def _moving_average(values: np.ndarray, window: int, wrap: bool) -> np.ndarray:
     from scipy.ndimage import uniform_filter1d
 
-    window = min(window, len(points) - (len(points) + 1) % 2)
-    return uniform_filter1d(points, max(window, 1), axis=0, mode="wrap" if wrap else "nearest")
+    window = min(window, len(values) - (len(values) + 1) % 2)
+    return uniform_filter1d(values, max(window, 1), mode="wrap" if wrap else "nearest")
 
 
 def baseline_geometry(baseline: Baseline) -> shapely.LineString:

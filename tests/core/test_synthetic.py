@@ -23,7 +23,7 @@ def test_every_style_has_sea_land_and_lines(style):
     scene = generate_scene(256, 256, seed=5, style=style)
     assert scene.dn.dtype == np.uint16 and scene.dn.shape == (256, 256)
     assert (scene.labels == 0).any() and (scene.labels == 2).any()
-    assert scene.truth_lines and scene.water_lines
+    assert scene.truth_lines and scene.datum_lines
 
 
 def test_nodata_is_dn_zero_exactly_where_labelled(rocky):
@@ -48,16 +48,32 @@ def test_truth_lines_follow_the_label_boundary_and_avoid_nodata(rocky):
     assert (rocky.labels[y.astype(int), x.astype(int)] != 1).all()
 
 
-def test_water_line_is_offset_by_a_plausible_tide(rocky):
-    score, _distances = evaluate(rocky.water_lines, rocky.truth_lines)
+def test_datum_line_is_offset_by_a_plausible_tide(rocky):
+    score, _distances = evaluate(rocky.truth_lines, rocky.datum_lines)
     assert 1.0 < score.median < 40.0
+    assert abs(rocky.tide_m) > 3.0  # a scene's mean tide offset: 2-10 px of 3 m, landward or seaward
+
+
+def test_lake_shores_are_not_coast():
+    from scipy import ndimage
+
+    scene = generate_scene(512, 512, seed=11, style="rocky")
+    bodies, count = ndimage.label(scene.labels == 0, structure=np.ones((3, 3), bool))
+    sizes = np.bincount(bodies.ravel())[1:]
+    lakes = [index + 1 for index, size in enumerate(sizes) if size < sizes.max() / 20]
+    assert lakes, "this scene has lakes"
+    vertices = np.concatenate(scene.truth_lines)
+    x, y = map_to_pixel(scene.geotransform, vertices[:, 0], vertices[:, 1])
+    beside = ndimage.grey_dilation(bodies, size=5)[y.astype(int), x.astype(int)]
+    assert not np.isin(beside, lakes).any()  # no truth along a lake
+    assert (beside == np.argmax(sizes) + 1).mean() > 0.5  # the truth runs along the sea
 
 
 def test_shifted_water_line_moves_seaward_by_the_given_pixels(rocky):
     unshifted = np.concatenate(shifted_water_lines(rocky, 0))
-    np.testing.assert_allclose(unshifted, np.concatenate(rocky.water_lines))
+    np.testing.assert_allclose(unshifted, np.concatenate(rocky.truth_lines))
     shifted = np.concatenate(shifted_water_lines(rocky, 4))
-    assert abs(np.median(distances_to_lines(shifted, rocky.water_lines)) - 4 * 3.0) < 2.0
+    assert abs(np.median(distances_to_lines(shifted, rocky.truth_lines)) - 4 * 3.0) < 2.0
     x, y = map_to_pixel(rocky.geotransform, shifted[:, 0], shifted[:, 1])
     assert rocky.visible_land[y.astype(int), x.astype(int)].mean() < 0.5  # off the visible land: on the sea side
 
@@ -71,6 +87,9 @@ def test_written_files_are_georeferenced(tmp_path, rocky):
     truth = ogr.Open(str(paths.truth))
     points = truth.GetLayerByName("points")
     assert truth.GetLayerByName("coastline").GetFeatureCount() == len(rocky.truth_lines)
+    datum = truth.GetLayerByName("datum")
+    assert datum.GetFeatureCount() == len(rocky.datum_lines)
+    assert datum.GetNextFeature().GetField("tide_m") == pytest.approx(rocky.tide_m)
     first, second = points.GetNextFeature(), points.GetNextFeature()  # features own their geometries
     assert 20.0 < first.GetGeometryRef().Distance(second.GetGeometryRef()) <= 30.0 + 1e-6  # 30 m along the line
 

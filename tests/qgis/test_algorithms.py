@@ -22,7 +22,7 @@ def extract(tmp_path, raster, **extra):
 
 def test_provider_lists_both_algorithms(provider):
     ids = {algorithm.id() for algorithm in provider.algorithms()}
-    assert ids == {EXTRACT, EVALUATE, "coastline:trainmodels"}
+    assert ids == {EXTRACT, EVALUATE, "coastline:trainmodels", "coastline:shorelinechange"}
     assert provider.name() == "SAR Coastline"
     for algorithm in provider.algorithms():
         assert algorithm.shortHelpString()
