@@ -42,12 +42,18 @@ class Scene:
     acquisition_date: str | None = None
     array: np.ndarray | None = field(default=None, repr=False, compare=False)  # in-memory scenes (no GDAL)
     calibration_db: float = CF_DB  # amplitude DN: sigma0 = 10 log10(DN^2) + calibration_db
+    band_choice: str | None = None  # why this band, when the reader chose it
 
     @property
     def pixel_size(self) -> float:
         return float(np.hypot(self.geotransform[1], self.geotransform[4]))
 
     def describe_interpretation(self) -> str:
+        if self.band_choice:
+            return f"{self.band_choice}; {self._describe_values()}"
+        return self._describe_values()
+
+    def _describe_values(self) -> str:
         if self.interpretation == DN_AMPLITUDE:
             return (f"band {self.band} ({self.data_type}) read as amplitude DN, "
                     f"calibrated to sigma0 with CF {self.calibration_db:g} dB")
@@ -167,10 +173,11 @@ def _describe(dataset, path: str, band: int | None, calibration_db: float) -> Sc
 
     name = os.path.splitext(os.path.basename(path))[0]
     count = dataset.RasterCount
+    band_choice = None
     if band is None:
-        if count > 1:
-            raise InputError(f"'{name}' has {count} bands. Choose the band that holds the HH (or VV) amplitude.")
-        band = 1
+        if count > 2:
+            raise InputError(f"'{name}' has {count} bands. Choose the band that holds the SAR amplitude (BAND).")
+        band, band_choice = (1, None) if count == 1 else _dual_pol_band(dataset)
     if not 1 <= band <= count:
         raise InputError(f"Band {band} does not exist: '{name}' has {count} band(s).")
     wkt = dataset.GetProjection()
@@ -193,7 +200,44 @@ def _describe(dataset, path: str, band: int | None, calibration_db: float) -> Sc
     return Scene(path=path, band=band, width=dataset.RasterXSize, height=dataset.RasterYSize,
                  geotransform=tuple(dataset.GetGeoTransform()), crs_wkt=wkt,
                  nodata=raster_band.GetNoDataValue(), data_type=data_type,
-                 interpretation=interpretation, name=name, acquisition_date=date, calibration_db=calibration_db)
+                 interpretation=interpretation, name=name, acquisition_date=date, calibration_db=calibration_db,
+                 band_choice=band_choice)
+
+
+def _dual_pol_band(dataset, side: int = 512) -> tuple[int, str]:
+    """The band of a two-band (dual-pol) raster that separates water from land best, and why.
+
+    The rule: each band is read averaged over at least 2 x 2 pixels and to at most `side` px (speckle mostly
+    gone), in dB, and split at its Otsu threshold; the band whose two classes stand further apart for their
+    spread (Fisher's ratio: squared difference of the means over the sum of the variances) wins. It is usually
+    the cross-pol band (VH, HV), whose sea stays dark under wind; BAND overrides it.
+    """
+    from .classical import otsu_threshold
+
+    factor = max(2.0, max(dataset.RasterXSize, dataset.RasterYSize) / side)
+    width, height = max(1, round(dataset.RasterXSize / factor)), max(1, round(dataset.RasterYSize / factor))
+    separations = []
+    for index in (1, 2):
+        raster_band = dataset.GetRasterBand(index)
+        values = raster_band.ReadAsArray(buf_xsize=width, buf_ysize=height,
+                                         resample_alg=_gdal().GRIORA_Average).astype(np.float64)
+        nodata = raster_band.GetNoDataValue()
+        valid = np.isfinite(values) & (values > 0 if values.min() >= 0 else np.ones_like(values, bool))
+        if nodata is not None:
+            valid &= values != nodata
+        db = values[valid] if values.min() < 0 else 10.0 * np.log10(values[valid])
+        if db.size < 16 or np.ptp(db) == 0:
+            separations.append(0.0)
+            continue
+        threshold = otsu_threshold(db)
+        low, high = db[db <= threshold], db[db > threshold]
+        spread = low.var() + high.var() if low.size > 1 and high.size > 1 else 0.0
+        separations.append(float((high.mean() - low.mean()) ** 2 / spread) if spread > 0 else 0.0)
+    band = int(np.argmax(separations)) + 1
+    names = [dataset.GetRasterBand(index).GetDescription() or f"band {index}" for index in (1, 2)]
+    return band, (f"two bands and no BAND given: band {band} ({names[band - 1]}) chosen, as it separates water "
+                  f"from land better (Fisher ratio {separations[band - 1]:.2f} against {separations[2 - band]:.2f}; "
+                  "set BAND to override)")
 
 
 def _interpretation(band, data_type: str, name: str) -> str:

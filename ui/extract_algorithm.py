@@ -72,7 +72,9 @@ class ExtractCoastlineAlgorithm(QgsProcessingAlgorithm):
             "<b>SAR image</b>: one band of amplitude DN (e.g. ALOS-2 PALSAR-2 HH, uint16, 0 = no data). Float "
             "bands are read as linear sigma0 power, or as dB when they hold negative values; the log says which. "
             "The raster needs a projected CRS (metres).<br>"
-            "<b>Band</b>: the band to use; required when the raster has more than one.<br>"
+            "<b>Band</b>: the band to use; required with three or more bands. With two (dual-pol) and none given, "
+            "the band that separates water from land better is taken, usually the cross-pol one; the log says "
+            "which and why.<br>"
             "<b>Method</b>: " + "; ".join(f"{method.name} ({index}) = {method.help}"
                                           for index, method in enumerate(methods.all_methods())) +
             f" The default is {methods.DEFAULT_METHOD}: today it scores best on the accuracy benchmark. Without a "
@@ -109,9 +111,9 @@ class ExtractCoastlineAlgorithm(QgsProcessingAlgorithm):
         image = QgsProcessingParameterRasterLayer(self.INPUT, "SAR image")
         image.setHelp("The SAR raster: amplitude DN, linear sigma0 power or dB, in a projected CRS (metres).")
         self.addParameter(image)
-        band = QgsProcessingParameterBand(self.BAND, "Band (required for multi-band rasters)",
+        band = QgsProcessingParameterBand(self.BAND, "Band (required for 3+ bands)",
                                           parentLayerParameterName=self.INPUT, optional=True)
-        band.setHelp("Band holding the amplitude; leave empty for a single-band raster.")
+        band.setHelp("Band holding the amplitude; empty: the only band, or for dual-pol the clearer one (logged).")
         self.addParameter(band)
         method = QgsProcessingParameterEnum(self.METHOD, "Method",
                                             options=[method.label for method in methods.all_methods()],

@@ -41,12 +41,23 @@ def test_bad_georeferencing_is_refused(tmp_path, kwargs, message):
 
 
 def test_multiband_needs_a_band_choice(tmp_path):
-    path = write_raster(tmp_path / "d.tif", np.stack([two_halves_dn(), two_halves_dn(seed=1)]))
-    with pytest.raises(InputError, match="has 2 bands"):
+    path = write_raster(tmp_path / "d.tif", np.stack([two_halves_dn(), two_halves_dn(seed=1), two_halves_dn()]))
+    with pytest.raises(InputError, match="has 3 bands"):
         raster.open_scene(path)
     assert raster.open_scene(path, band=2).band == 2
-    with pytest.raises(InputError, match="Band 3 does not exist"):
-        raster.open_scene(path, band=3)
+    with pytest.raises(InputError, match="Band 4 does not exist"):
+        raster.open_scene(path, band=4)
+
+
+@pytest.mark.parametrize("clear_band", [1, 2])
+def test_dual_pol_takes_the_band_that_separates_water_from_land(tmp_path, clear_band):
+    clear = two_halves_dn(seed=2)
+    washed_out = np.sqrt(clear.astype(np.float64) * two_halves_dn(coast_col=0, seed=3)).astype(np.uint16)
+    bands = [clear, washed_out] if clear_band == 1 else [washed_out, clear]
+    scene = raster.open_scene(write_raster(tmp_path / "dual.tif", np.stack(bands)))
+    assert scene.band == clear_band
+    assert f"band {clear_band} (band {clear_band}) chosen" in scene.describe_interpretation()
+    assert raster.open_scene(tmp_path / "dual.tif", band=3 - clear_band).band == 3 - clear_band
 
 
 def test_float_rasters_are_interpreted_and_said_so(tmp_path):

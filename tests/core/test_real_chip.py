@@ -43,6 +43,13 @@ def test_classical_method_on_the_real_chip():
     assert score_of(CLASSICAL) < CLASSICAL_BOUND_M
 
 
+def test_without_band_the_cross_pol_band_is_chosen():
+    from sar_coastline.core.raster import open_scene
+
+    scene = open_scene(CHIP)
+    assert scene.band == CROSS_POL and "chosen" in scene.describe_interpretation()
+
+
 @pytest.mark.parametrize("band", [1, 2])
 def test_the_chip_is_read_as_linear_power(band):
     from sar_coastline.core.raster import LINEAR_POWER, open_scene
