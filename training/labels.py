@@ -37,11 +37,12 @@ from ..core.raster import Scene, map_to_pixel
 SEA, NODATA, LAND, COAST = 0, 1, 2, 3
 SEA_DB_THRESHOLD = -15.0  # between calm/wind-roughened sea (-25..-14 dB) and land (-11..-2 dB)
 COAST_SIGMA_PX = 2.0
-LABEL_FORMAT = 1  # part of the cache key: raise it when the labels made from the same inputs change
+LABEL_FORMAT = 2  # part of the cache key: raise it when the labels made from the same inputs change
 CLASSES_BAND, COAST_BAND = 1, 2
 REPORT_METADATA = "SAR_COASTLINE_LABEL_REPORT"  # the notes and warnings, kept in the raster for the runs reusing it
 _ON_LINE = 255  # a valid line pixel whose side is not decided yet
 NEAREST_REGION_ROWS = 8  # a line pixel's nearest region pixel is sought this many rows around its strip
+LINE_END_GAP_PX = 3  # lines ending this close to the border or no-data cut the scene there
 
 
 @dataclass
@@ -191,7 +192,8 @@ def _classes_by_regions(scene: Scene, line_pixels: LinePixels, strip_height: int
     for row, db, smoothed in despeckled_strips(scene, ClassicalParams().despeckle_sigma_px, strip_height):
         hooks.check_cancel()
         histogram.add(smoothed)
-        regions.add(np.isfinite(db) & ~line_pixels.mask(row, row + len(db)), db)
+        valid = np.isfinite(db)
+        regions.add(valid & ~line_pixels.mask(row, row + len(db)) & ~_frame(valid, row, scene.height), db)
     regions.finish()
     if regions.count == 1 and line_pixels.any():
         raise InputError("The coastline lines do not cut the scene into sea and land (they end inside it), so no "
@@ -210,7 +212,7 @@ def _classes_by_regions(scene: Scene, line_pixels: LinePixels, strip_height: int
         for index, row in enumerate(range(0, scene.height, strip_height)):  # cancel: checked by label_strips
             rows = min(strip_height, scene.height - row)
             valid = np.isfinite(scene.read_db(0, row, scene.width, rows))
-            on_line = line_pixels.mask(row, row + rows)
+            on_line = line_pixels.mask(row, row + rows) | _frame(valid, row, scene.height)
             labels, medians = regions.labels_and_medians(index, valid & ~on_line)
             side = np.where(medians >= threshold, LAND, SEA).astype(np.uint8)[labels]  # label 0's NaN: unused
             side[~valid] = NODATA
@@ -221,6 +223,18 @@ def _classes_by_regions(scene: Scene, line_pixels: LinePixels, strip_height: int
     # few rows (unless the line runs through no-data, which is labelled no-data anyway).
     for row, block, offset, rows in _with_halo(sides(), NEAREST_REGION_ROWS):
         yield row, _settle_line_pixels(block, offset, rows)
+
+
+def _frame(valid: np.ndarray, row: int, height: int) -> np.ndarray:
+    """Pixels of a strip within LINE_END_GAP_PX of the scene border or of no-data (dilated within the strip):
+    lines drawn up to a margin short of the border or of no-data still cut the scene there. They take the side
+    of their nearest region pixel, like line pixels."""
+    gap = LINE_END_GAP_PX
+    frame = ndimage.binary_dilation(~valid, iterations=gap) if not valid.all() else np.zeros(valid.shape, bool)
+    frame[:, :gap] = frame[:, -gap:] = True
+    rows = row + np.arange(len(valid))
+    frame[(rows < gap) | (rows >= height - gap)] = True
+    return frame
 
 
 def _settle_line_pixels(block: np.ndarray, offset: int, rows: int) -> np.ndarray:

@@ -261,10 +261,10 @@ class ShorelineChangeAlgorithm(QgsProcessingAlgorithm):
         outputs = {self.OUTPUT_TRANSECTS: transects_id, "TRANSECT_COUNT": len(result.transects),
                    "DATE_COUNT": len(result.dates),
                    "MEDIAN_LRR_M_YR": _median([item.stats.lrr_m_yr for item in result.transects])}
-        style_output(transects_id, context, lambda: rate_renderer(rates))
+        style_output(transects_id, context, "LineString", lambda: rate_renderer(rates))
         if points_wanted:
             points_id = self._write_points(parameters, context, crs, result)
-            style_output(points_id, context, lambda: date_renderer([f"{when:%Y-%m-%d}" for when in result.dates]))
+            style_output(points_id, context, "Point", lambda: date_renderer([date_text(when) for when in result.dates]))
             outputs[self.OUTPUT_POINTS] = points_id
         if report:
             from ..core.change.report import write_change_report
@@ -287,8 +287,7 @@ class ShorelineChangeAlgorithm(QgsProcessingAlgorithm):
     def _write_points(self, parameters, context, crs, result) -> str:
         sink, dest_id, fields = self._sink(parameters, self.OUTPUT_POINTS, context, POINT_FIELDS, POINT_TYPE, crs)
         for item in result.measurements:
-            values = [item.transect_id, item.when.isoformat(sep="T") if item.when.time() != item.when.min.time()
-                      else f"{item.when:%Y-%m-%d}", item.year, item.distance_m, item.position_m,
+            values = [item.transect_id, date_text(item.when), item.year, item.distance_m, item.position_m,
                       _value(item.tide_correction_m), item.uncertainty_m, item.n_crossings, item.source]
             self._add(sink, fields, point_geometry(*item.point), values)
         return dest_id
@@ -405,21 +404,22 @@ class StylePostProcessor(QgsProcessingLayerPostProcessorInterface):
         if isinstance(layer, QgsVectorLayer):
             layer.setRenderer(self.make_renderer())
             layer.triggerRepaint()
+        StylePostProcessor.kept.pop(id(self), None)  # done: a Python object left for exit time hangs QGIS there
 
 
-def style_output(dest_id: str, context, make_renderer) -> None:
+def style_output(dest_id: str, context, geometry: str, make_renderer) -> None:
     """Style an output: a .qml beside a file output (QGIS loads it with the layer, qgis_process included), and a
     post-processor for a layer loaded into the project."""
     path = dest_id.split("|")[0]
     if os.path.isfile(path) or os.path.isdir(os.path.dirname(path) or "."):
         extension = os.path.splitext(path)[1].lower()
         if extension in (".gpkg", ".shp", ".geojson", ".json", ".fgb", ".sqlite", ".csv", ".tab", ".kml"):
-            holder = QgsVectorLayer("None", "style", "memory")
+            holder = QgsVectorLayer(geometry, "style", "memory")  # a layer without geometry saves no renderer
             holder.setRenderer(make_renderer())
             holder.saveNamedStyle(os.path.splitext(path)[0] + ".qml")
     if context.willLoadLayerOnCompletion(dest_id):
         processor = StylePostProcessor(make_renderer)
-        StylePostProcessor.kept[dest_id] = processor
+        StylePostProcessor.kept[id(processor)] = processor
         context.layerToLoadOnCompletionDetails(dest_id).setPostProcessor(processor)
 
 
@@ -453,6 +453,11 @@ def date_renderer(dates: list[str]) -> QgsCategorizedSymbolRenderer:
     renderer = QgsCategorizedSymbolRenderer("date", categories)
     renderer.setSourceColorRamp(ramp)
     return renderer
+
+
+def date_text(when) -> str:
+    """ISO date, with the time only when there is one."""
+    return when.isoformat(timespec="seconds") if when.time() != when.min.time() else f"{when:%Y-%m-%d}"
 
 
 def _nice_ceiling(value: float) -> float:

@@ -149,6 +149,8 @@ def test_qgis_process_and_batch_dialog(provider, series, tmp_path, qgis_iface):
     panel.wrappers[0][panel.parameter_to_column["LINES"]].setParameterValue(series["per_date"], context)
     panel.wrappers[0][panel.parameter_to_column["SPACING"]].setParameterValue(100, context)
     panel.tblParameters.cellWidget(1, panel.parameter_to_column["OUTPUT_TRANSECTS"]).setValue(str(batch_output))
+    # files, not temporary layers: a temporary point output loaded here left pytest-qgis waiting at exit
+    panel.tblParameters.cellWidget(1, panel.parameter_to_column["OUTPUT_POINTS"]).setValue(str(tmp_path / "p.gpkg"))
     dialog.runAlgorithm()
     assert QgsVectorLayer(str(batch_output), "t").featureCount() == results["TRANSECT_COUNT"]
     dialog.close()

@@ -14,6 +14,7 @@ from sar_coastline.core.synthetic import generate_scene, write_scene
 from sar_coastline.training.labels import (
     COAST_SIGMA_PX,
     LAND,
+    LINE_END_GAP_PX,
     NODATA,
     SEA,
     SEA_DB_THRESHOLD,
@@ -102,7 +103,10 @@ def reference_labels(db, geotransform, lines, land_polygons=None, land_mask=None
         ys = geotransform[3] + (cols + 0.5) * geotransform[4] + (rows + 0.5) * geotransform[5]
         land = shapely.contains_xy(shapely.union_all(land_polygons), xs, ys)
     else:
-        regions, count = ndimage.label(valid & ~barrier)
+        frame = ndimage.binary_dilation(~valid, iterations=LINE_END_GAP_PX)  # lines ending near no-data or
+        frame[:LINE_END_GAP_PX] = frame[-LINE_END_GAP_PX:] = True  # the border still cut the scene there
+        frame[:, :LINE_END_GAP_PX] = frame[:, -LINE_END_GAP_PX:] = True
+        regions, count = ndimage.label(valid & ~barrier & ~frame)
         medians = np.asarray(ndimage.median(np.nan_to_num(db, nan=-99.0), regions, index=np.arange(1, count + 1)))
         threshold = otsu_threshold(despeckle(db, 2.0)) if count > 1 else SEA_DB_THRESHOLD
         land = np.concatenate([[False], medians >= threshold])[regions]
