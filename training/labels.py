@@ -193,7 +193,7 @@ def _classes_by_regions(scene: Scene, line_pixels: LinePixels, strip_height: int
         hooks.check_cancel()
         histogram.add(smoothed)
         valid = np.isfinite(db)
-        regions.add(valid & ~line_pixels.mask(row, row + len(db)) & ~_frame(valid, row, scene.height), db)
+        regions.add(valid & ~line_pixels.mask(row, row + len(db)) & ~_frame(scene, valid, row), db)
     regions.finish()
     if regions.count == 1 and line_pixels.any():
         raise InputError("The coastline lines do not cut the scene into sea and land (they end inside it), so no "
@@ -212,7 +212,7 @@ def _classes_by_regions(scene: Scene, line_pixels: LinePixels, strip_height: int
         for index, row in enumerate(range(0, scene.height, strip_height)):  # cancel: checked by label_strips
             rows = min(strip_height, scene.height - row)
             valid = np.isfinite(scene.read_db(0, row, scene.width, rows))
-            on_line = line_pixels.mask(row, row + rows) | _frame(valid, row, scene.height)
+            on_line = line_pixels.mask(row, row + rows) | _frame(scene, valid, row)
             labels, medians = regions.labels_and_medians(index, valid & ~on_line)
             side = np.where(medians >= threshold, LAND, SEA).astype(np.uint8)[labels]  # label 0's NaN: unused
             side[~valid] = NODATA
@@ -225,15 +225,19 @@ def _classes_by_regions(scene: Scene, line_pixels: LinePixels, strip_height: int
         yield row, _settle_line_pixels(block, offset, rows)
 
 
-def _frame(valid: np.ndarray, row: int, height: int) -> np.ndarray:
-    """Pixels of a strip within LINE_END_GAP_PX of the scene border or of no-data (dilated within the strip):
-    lines drawn up to a margin short of the border or of no-data still cut the scene there. They take the side
-    of their nearest region pixel, like line pixels."""
+def _frame(scene: Scene, valid: np.ndarray, row: int) -> np.ndarray:
+    """Pixels of a strip within LINE_END_GAP_PX of the scene border or of no-data: lines drawn up to a margin
+    short of the border or of no-data still cut the scene there. They take the side of their nearest region
+    pixel, like line pixels. The rows around the strip are read for the no-data, so strips do not matter."""
     gap = LINE_END_GAP_PX
-    frame = ndimage.binary_dilation(~valid, iterations=gap) if not valid.all() else np.zeros(valid.shape, bool)
+    top, bottom = max(0, row - gap), min(scene.height, row + len(valid) + gap)
+    around = np.concatenate([np.isfinite(scene.read_db(0, top, scene.width, row - top)), valid,
+                             np.isfinite(scene.read_db(0, row + len(valid), scene.width,
+                                                       bottom - row - len(valid)))])
+    frame = ndimage.binary_dilation(~around, iterations=gap)[row - top:row - top + len(valid)]
     frame[:, :gap] = frame[:, -gap:] = True
     rows = row + np.arange(len(valid))
-    frame[(rows < gap) | (rows >= height - gap)] = True
+    frame[(rows < gap) | (rows >= scene.height - gap)] = True
     return frame
 
 
