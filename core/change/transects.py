@@ -123,7 +123,3 @@ def _moving_average(values: np.ndarray, window: int, wrap: bool) -> np.ndarray:
 
     window = min(window, len(values) - (len(values) + 1) % 2)
     return uniform_filter1d(values, max(window, 1), mode="wrap" if wrap else "nearest")
-
-
-def baseline_geometry(baseline: Baseline) -> shapely.LineString:
-    return shapely.LineString(baseline.coords)
