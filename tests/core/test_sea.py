@@ -91,3 +91,32 @@ def test_the_model_path_leaves_out_the_lake_and_puts_land_on_the_left():
     coast = max(sea_only.lines, key=lambda line: line.length_m)
     _cols, rows = to_pixels(coast.coords)
     assert rows[0] < rows[-1]
+
+
+def test_the_command_line_takes_water_and_a_reference_file(tmp_path):
+    import json
+
+    from sar_coastline.core.cli import main
+    from sar_coastline.core.vector import Coastline, write_lines
+    from testdata import write_raster
+
+    scene = coast_scene()
+    raster = write_raster(tmp_path / "coast.tif", scene.array, pixel_size=PIXEL)
+    reference = tmp_path / "reference.gpkg"
+    x = ORIGIN_X + COAST_COL * PIXEL
+    write_lines(str(reference), [Coastline(np.array([[x, ORIGIN_Y], [x, ORIGIN_Y - 384 * PIXEL]]))],
+                _utm33())
+    assert main([str(raster), str(tmp_path / "all.geojson"), "--water", "all"]) == 0
+    assert main([str(raster), str(tmp_path / "near.geojson"), "--water", "all", "--reference", str(reference),
+                 "--reference-distance", "30"]) == 0
+    every = json.loads((tmp_path / "all.geojson").read_text())["features"]
+    near = json.loads((tmp_path / "near.geojson").read_text())["features"]
+    assert len(every) == 4 and len(near) == 1
+
+
+def _utm33() -> str:
+    from osgeo import osr
+
+    srs = osr.SpatialReference()
+    srs.ImportFromEPSG(32633)
+    return srs.ExportToWkt()
