@@ -5,12 +5,10 @@ import os
 
 from qgis.core import (
     QgsCategorizedSymbolRenderer,
-    QgsCoordinateTransform,
     QgsFeature,
     QgsFeatureSink,
     QgsField,
     QgsFields,
-    QgsGeometry,
     QgsGradientColorRamp,
     QgsGradientStop,
     QgsGraduatedSymbolRenderer,
@@ -50,7 +48,7 @@ from ..core.change.analysis import (
 from ..core.change.statistics import ChangeStats
 from ..core.errors import CoastlineError
 from .feedback import check_writable, feedback_hooks, run_core
-from .geometry import LINE_TYPE, POINT_TYPE, check_projected, line_geometry, point_geometry
+from .geometry import LINE_TYPE, POINT_TYPE, check_projected, line_features, line_geometry, point_geometry
 
 SEA_SIDE_OPTIONS = (
     (LAND_LEFT, "Land on the left of the lines (as Extract coastline writes them)"),
@@ -325,16 +323,10 @@ def read_shorelines(layers, crs, context, feedback, date_field: str, pattern: st
         if tide_field and layer.fields().indexOf(tide_field) < 0:
             raise QgsProcessingException(f"The layer '{layer.name()}' has no water level field '{tide_field}'. Set "
                                          "the tide field, or give a tide CSV instead.")
-        transform = QgsCoordinateTransform(layer.crs(), crs, context.transformContext())
         names = (layer.name(), os.path.splitext(os.path.basename(layer.source().split("|")[0]))[0])
         has = {name: bool(name) and layer.fields().indexOf(name) >= 0
                for name in (date_field, uncertainty_field, tide_field, "scene")}
-        for feature in layer.getFeatures():
-            if feedback.isCanceled():
-                break
-            geometry = QgsGeometry(feature.geometry())
-            if geometry.isEmpty():
-                continue
+        for feature, parts in line_features(layer, crs, context, feedback):
             scene = str(feature["scene"]) if has["scene"] and feature["scene"] else ""
             value = _plain(feature[date_field]) if has[date_field] else None
             try:
@@ -349,33 +341,20 @@ def read_shorelines(layers, crs, context, feedback, date_field: str, pattern: st
                     "(e.g. %Y%m%d) for the names.")
             uncertainty = _number(feature[uncertainty_field]) if has[uncertainty_field] else None
             level = _number(feature[tide_field]) if has[tide_field] else None
-            geometry.transform(transform)
-            geometry.convertToStraightSegment()
-            parts = geometry.asMultiPolyline() if geometry.isMultipart() else [geometry.asPolyline()]
-            for part in parts:
-                if len(part) >= 2:
-                    shorelines.append(Shoreline(_array(part), when, uncertainty, level, scene or layer.name()))
+            shorelines.extend(Shoreline(part, when, uncertainty, level, scene or layer.name()) for part in parts)
     return shorelines
 
 
 def read_baselines(source, crs, context, slope_field: str) -> list:
     from ..core.change.transects import Baseline
 
-    transform = QgsCoordinateTransform(source.sourceCrs(), crs, context.transformContext())
     baselines = []
-    for feature in source.getFeatures():
-        geometry = QgsGeometry(feature.geometry())
-        if geometry.isEmpty():
-            continue
-        geometry.transform(transform)
-        geometry.convertToStraightSegment()
+    for feature, parts in line_features(source, crs, context):
         slope = _number(feature[slope_field]) if slope_field else None
         if slope is not None and slope <= 0:
             raise QgsProcessingException(f"Baseline feature {feature.id()} has beach slope {slope}; slopes must be "
                                          "positive (rise over run, e.g. 0.1).")
-        parts = geometry.asMultiPolyline() if geometry.isMultipart() else [geometry.asPolyline()]
-        baselines += [Baseline(_array(part), len(baselines) + index, slope)
-                      for index, part in enumerate(part for part in parts if len(part) >= 2)]
+        baselines += [Baseline(part, len(baselines) + index, slope) for index, part in enumerate(parts)]
     if not baselines:
         raise QgsProcessingException("The baseline layer has no lines. Draw a baseline along the coast, or leave "
                                      "BASELINE empty for an automatic one.")
@@ -475,12 +454,6 @@ def _median(values):
         return None
     middle = len(finite) // 2
     return finite[middle] if len(finite) % 2 else (finite[middle - 1] + finite[middle]) / 2
-
-
-def _array(part):
-    import numpy as np
-
-    return np.array([[point.x(), point.y()] for point in part], float)
 
 
 def _plain(value):

@@ -1,5 +1,7 @@
 """QGIS geometries <-> numpy vertex arrays, reprojected into one projected CRS."""
 
+from collections.abc import Iterator
+
 import numpy as np
 from qgis.core import (
     QgsCoordinateTransform,
@@ -19,21 +21,24 @@ def check_projected(crs, what: str) -> None:
             "Reproject it to a projected CRS such as the local UTM zone (Vector > Data Management > Reproject).")
 
 
-def source_lines(source, target_crs, context, feedback=None) -> list[np.ndarray]:
-    """Every part of every line feature as an (N, 2) array in target_crs."""
+def line_features(source, target_crs, context, feedback=None) -> Iterator[tuple[object, list[np.ndarray]]]:
+    """(feature, its line parts as (N, 2) arrays in target_crs) for every non-empty feature; stops on cancel."""
     transform = QgsCoordinateTransform(source.sourceCrs(), target_crs, context.transformContext())
-    lines = []
     for feature in source.getFeatures():
         if feedback is not None and feedback.isCanceled():
-            break
+            return
         geometry = QgsGeometry(feature.geometry())
         if geometry.isEmpty():
             continue
         geometry.transform(transform)
         geometry.convertToStraightSegment()
         parts = geometry.asMultiPolyline() if geometry.isMultipart() else [geometry.asPolyline()]
-        lines.extend(np.array([[p.x(), p.y()] for p in part], float) for part in parts if len(part) >= 2)
-    return lines
+        yield feature, [np.array([[p.x(), p.y()] for p in part], float) for part in parts if len(part) >= 2]
+
+
+def source_lines(source, target_crs, context, feedback=None) -> list[np.ndarray]:
+    """Every part of every line feature as an (N, 2) array in target_crs."""
+    return [part for _feature, parts in line_features(source, target_crs, context, feedback) for part in parts]
 
 
 def source_points(source, target_crs, context) -> np.ndarray:
