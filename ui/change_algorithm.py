@@ -18,7 +18,6 @@ from qgis.core import (
     QgsProcessingException,
     QgsProcessingLayerPostProcessorInterface,
     QgsProcessingOutputNumber,
-    QgsProcessingParameterDefinition,
     QgsProcessingParameterEnum,
     QgsProcessingParameterFeatureSink,
     QgsProcessingParameterFeatureSource,
@@ -49,6 +48,7 @@ from ..core.change.statistics import ChangeStats
 from ..core.errors import CoastlineError
 from .feedback import check_writable, feedback_hooks, run_core
 from .geometry import LINE_TYPE, POINT_TYPE, check_projected, line_features, line_geometry, point_geometry
+from .parameters import add_parameter
 
 SEA_SIDE_OPTIONS = (
     (LAND_LEFT, "Land on the left of the lines (as Extract coastline writes them)"),
@@ -201,11 +201,10 @@ class ShorelineChangeAlgorithm(QgsProcessingAlgorithm):
                                           optional=True),
              "Empty: the fastest eroding, the median and the fastest accreting transect."),
         ]
-        for parameter, help_text in parameters + advanced:
-            parameter.setHelp(help_text)
-            if (parameter, help_text) in advanced:
-                parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
-            self.addParameter(parameter)
+        for parameter, help_text in parameters:
+            add_parameter(self, parameter, help_text)
+        for parameter, help_text in advanced:
+            add_parameter(self, parameter, help_text, advanced=True)
         self.addOutput(QgsProcessingOutputNumber("TRANSECT_COUNT", "Number of transects"))
         self.addOutput(QgsProcessingOutputNumber("DATE_COUNT", "Number of dates"))
         self.addOutput(QgsProcessingOutputNumber("MEDIAN_LRR_M_YR", "Median LRR (m/yr)"))

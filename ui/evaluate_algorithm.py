@@ -22,6 +22,7 @@ from ..core.errors import Cancelled
 from ..core.metric import DEFAULT_CAP_M, DEFAULT_SPACING_M
 from .feedback import check_writable, run_core
 from .geometry import POINT_TYPE, check_projected, point_geometry, source_lines, source_points
+from .parameters import add_parameter
 
 FIGURES = (
     ("SCORE", "score", "Score: mean distance, capped (m)"),
@@ -91,8 +92,7 @@ class EvaluateCoastlineAlgorithm(QgsProcessingAlgorithm):
              "Optional .html or .png: a map of the distances, a histogram and the figures."),
         ]
         for parameter, help_text in parameters:
-            parameter.setHelp(help_text)
-            self.addParameter(parameter)
+            add_parameter(self, parameter, help_text)
         for key, _attribute, description in FIGURES:
             self.addOutput(QgsProcessingOutputNumber(key, description))
 

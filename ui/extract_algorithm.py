@@ -11,7 +11,6 @@ from qgis.core import (
     QgsProcessingException,
     QgsProcessingOutputNumber,
     QgsProcessingParameterBand,
-    QgsProcessingParameterDefinition,
     QgsProcessingParameterEnum,
     QgsProcessingParameterFeatureSink,
     QgsProcessingParameterFeatureSource,
@@ -31,6 +30,7 @@ from ..core.predict import DEVICES, PRECISIONS
 from ..core.sea import WATER_CHOICES
 from .feedback import check_writable, feedback_hooks, run_core
 from .geometry import LINE_TYPE, line_geometry, source_lines
+from .parameters import add_parameter
 
 WATER_LABELS = {"sea": "Sea only: the sea's coast, islands included; lakes, ponds and rivers left out",
                 "all": "Every water boundary (lake and river shores too)"}
@@ -108,80 +108,61 @@ class ExtractCoastlineAlgorithm(QgsProcessingAlgorithm):
         return ExtractCoastlineAlgorithm()
 
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API)
-        image = QgsProcessingParameterRasterLayer(self.INPUT, "SAR image")
-        image.setHelp("The SAR raster: amplitude DN, linear sigma0 power or dB, in a projected CRS (metres).")
-        self.addParameter(image)
-        band = QgsProcessingParameterBand(self.BAND, "Band (required for 3+ bands)",
-                                          parentLayerParameterName=self.INPUT, optional=True)
-        band.setHelp("Band holding the amplitude; empty: the only band, or for dual-pol the clearer one (logged).")
-        self.addParameter(band)
-        method = QgsProcessingParameterEnum(self.METHOD, "Method",
-                                            options=[method.label for method in methods.all_methods()],
-                                            defaultValue=methods.names().index(methods.DEFAULT_METHOD))
-        method.setHelp("How the coastline is found: from the models' maps, or without a model. The default scores "
-                       "best on the accuracy benchmark today.")
-        self.addParameter(method)
-        models = QgsProcessingParameterMultipleLayers(self.MODELS, "Models (.safetensors files or a .json manifest)",
-                                                      QgsProcessing.TypeFile, optional=True)
-        models.setHelp("For a model method. Empty: the bundled default model when installed, else the classical "
-                       "method.")
-        self.addParameter(models)
+        def add(parameter, help_text, advanced=False):
+            add_parameter(self, parameter, help_text, advanced)
+
+        number = QgsProcessingParameterNumber
         defaults, inference = ExtractConfig(), InferenceConfig()
-        advanced = [
-            QgsProcessingParameterString(self.SCALES, "Scales: crop sides in pixels, comma separated",
-                                         optional=True),
-            QgsProcessingParameterNumber(self.OVERLAP, "Tile overlap (share)", QgsProcessingParameterNumber.Double,
-                                         inference.overlap, minValue=0.0, maxValue=0.9),
-            QgsProcessingParameterNumber(self.BATCH_SIZE, "Batch size (0 = automatic)",
-                                         QgsProcessingParameterNumber.Integer, inference.batch_size or 0, minValue=0),
-            QgsProcessingParameterEnum(self.DEVICE, "Device", options=list(DEVICES),
+        add(QgsProcessingParameterRasterLayer(self.INPUT, "SAR image"),
+            "The SAR raster: amplitude DN, linear sigma0 power or dB, in a projected CRS (metres).")
+        add(QgsProcessingParameterBand(self.BAND, "Band (required for 3+ bands)", parentLayerParameterName=self.INPUT,
+                                       optional=True),
+            "Band holding the amplitude; empty: the only band, or for dual-pol the clearer one (logged).")
+        add(QgsProcessingParameterEnum(self.METHOD, "Method",
+                                       options=[method.label for method in methods.all_methods()],
+                                       defaultValue=methods.names().index(methods.DEFAULT_METHOD)),
+            "How the coastline is found: from the models' maps, or without a model. The default scores best on the "
+            "accuracy benchmark today.")
+        add(QgsProcessingParameterMultipleLayers(self.MODELS, "Models (.safetensors files or a .json manifest)",
+                                                 QgsProcessing.TypeFile, optional=True),
+            "For a model method. Empty: the bundled default model when installed, else the classical method.")
+        add(QgsProcessingParameterString(self.SCALES, "Scales: crop sides in pixels, comma separated", optional=True),
+            "Empty: the scales the models were trained with.", True)
+        add(number(self.OVERLAP, "Tile overlap (share)", number.Double, inference.overlap, minValue=0.0, maxValue=0.9),
+            "Share of each tile its neighbours overlap.", True)
+        add(number(self.BATCH_SIZE, "Batch size (0 = automatic)", number.Integer, inference.batch_size or 0,
+                   minValue=0),
+            "Tiles per forward pass; halved automatically on GPU out-of-memory.", True)
+        add(QgsProcessingParameterEnum(self.DEVICE, "Device", options=list(DEVICES),
                                        defaultValue=DEVICES.index(inference.device)),
-            QgsProcessingParameterEnum(self.PRECISION, "Precision", options=list(PRECISIONS),
+            "auto takes the GPU when torch sees one.", True)
+        add(QgsProcessingParameterEnum(self.PRECISION, "Precision", options=list(PRECISIONS),
                                        defaultValue=PRECISIONS.index(inference.precision)),
-            QgsProcessingParameterNumber(self.SMOOTHING, "Smoothing sigma (map cells)",
-                                         QgsProcessingParameterNumber.Double, inference.smoothing_sigma, minValue=0.0),
-        ]
-        helps = ("Empty: the scales the models were trained with.", "Share of each tile its neighbours overlap.",
-                 "Tiles per forward pass; halved automatically on GPU out-of-memory.",
-                 "auto takes the GPU when torch sees one.", "auto: bf16/fp16 on a GPU, fp32 on a CPU.",
-                 "Gaussian filter of the merged probability map (the paper's smoothing).")
-        for parameter, help_text in zip(advanced, helps):
-            parameter.setHelp(help_text)
-            parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
-            self.addParameter(parameter)
-        min_length = QgsProcessingParameterNumber(self.MIN_LENGTH, "Minimum line length (m)",
-                                                  QgsProcessingParameterNumber.Double, defaults.min_length_m,
-                                                  minValue=0.0)
-        min_length.setHelp("Lines shorter than this are dropped as noise.")
-        self.addParameter(min_length)
-        water = QgsProcessingParameterEnum(self.WATER, "Water", options=[WATER_LABELS[name] for name in WATER_CHOICES],
-                                           defaultValue=WATER_CHOICES.index(defaults.water))
-        water.setHelp("Sea only (default): the coastline of the sea, decided from the image; or every water boundary.")
-        self.addParameter(water)
-        reference = QgsProcessingParameterFeatureSource(self.REFERENCE, "Reference coastline (optional)",
-                                                        [QgsProcessing.TypeVectorLine], optional=True)
-        reference.setHelp("A coastline you already trust; lines farther from it than the reference distance are "
-                          "dropped. Any CRS (reprojected).")
-        self.addParameter(reference)
-        distance = QgsProcessingParameterNumber(self.REFERENCE_DISTANCE, "Reference distance (m)",
-                                                QgsProcessingParameterNumber.Double, defaults.reference_distance_m,
-                                                minValue=0.0)
-        distance.setHelp("How far from the reference coastline a line may lie (metres).")
-        self.addParameter(distance)
-        outputs = [
-            (QgsProcessingParameterFeatureSink(self.OUTPUT, "Coastline", QgsProcessing.TypeVectorLine),
-             "The coastline lines, in the raster's CRS, with scene, date, method, models, confidence, "
-             "uncertainty_m and length_m."),
-            (QgsProcessingParameterFileDestination(self.QUICKLOOK, "Quicklook (PNG)", "PNG files (*.png)",
-                                                   optional=True, createByDefault=False),
-             "Optional picture of the image with the extracted lines drawn over it."),
-            (QgsProcessingParameterRasterDestination(self.PROBABILITIES, "Probabilities (GeoTIFF)", optional=True,
-                                                     createByDefault=False),
-             "Optional GeoTIFF of the fused land (and coast) probability, for inspection (model methods)."),
-        ]
-        for parameter, help_text in outputs:
-            parameter.setHelp(help_text)
-            self.addParameter(parameter)
+            "auto: bf16/fp16 on a GPU, fp32 on a CPU.", True)
+        add(number(self.SMOOTHING, "Smoothing sigma (map cells)", number.Double, inference.smoothing_sigma,
+                   minValue=0.0),
+            "Gaussian filter of the merged probability map (the paper's smoothing).", True)
+        add(number(self.MIN_LENGTH, "Minimum line length (m)", number.Double, defaults.min_length_m, minValue=0.0),
+            "Lines shorter than this are dropped as noise.")
+        add(QgsProcessingParameterEnum(self.WATER, "Water", options=[WATER_LABELS[name] for name in WATER_CHOICES],
+                                       defaultValue=WATER_CHOICES.index(defaults.water)),
+            "Sea only (default): the coastline of the sea, decided from the image; or every water boundary.")
+        add(QgsProcessingParameterFeatureSource(self.REFERENCE, "Reference coastline (optional)",
+                                                [QgsProcessing.TypeVectorLine], optional=True),
+            "A coastline you already trust; lines farther from it than the reference distance are dropped. Any CRS "
+            "(reprojected).")
+        add(number(self.REFERENCE_DISTANCE, "Reference distance (m)", number.Double, defaults.reference_distance_m,
+                   minValue=0.0),
+            "How far from the reference coastline a line may lie (metres).")
+        add(QgsProcessingParameterFeatureSink(self.OUTPUT, "Coastline", QgsProcessing.TypeVectorLine),
+            "The coastline lines, in the raster's CRS, with scene, date, method, models, confidence, uncertainty_m "
+            "and length_m.")
+        add(QgsProcessingParameterFileDestination(self.QUICKLOOK, "Quicklook (PNG)", "PNG files (*.png)",
+                                                  optional=True, createByDefault=False),
+            "Optional picture of the image with the extracted lines drawn over it.")
+        add(QgsProcessingParameterRasterDestination(self.PROBABILITIES, "Probabilities (GeoTIFF)", optional=True,
+                                                    createByDefault=False),
+            "Optional GeoTIFF of the fused land (and coast) probability, for inspection (model methods).")
         self.addOutput(QgsProcessingOutputNumber("LINE_COUNT", "Number of lines"))
         self.addOutput(QgsProcessingOutputNumber("LENGTH_KM", "Total length (km)"))
 

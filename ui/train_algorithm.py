@@ -22,6 +22,7 @@ from ..training.loop import TrainConfig
 from ..training.presets import ARCHITECTURES, ENCODERS, HEAD_CHOICES, PRESET_LABELS, PRESETS
 from .feedback import feedback_hooks, run_core
 from .geometry import check_projected, source_lines, source_polygons
+from .parameters import add_parameter
 
 CUSTOM = "custom"
 PRESET_OPTIONS = (*PRESETS, CUSTOM)
@@ -92,10 +93,7 @@ class TrainModelsAlgorithm(QgsProcessingAlgorithm):
 
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API)
         def add(parameter, help_text, advanced=False):
-            parameter.setHelp(help_text)
-            if advanced:
-                parameter.setFlags(parameter.flags() | parameter.FlagAdvanced)
-            self.addParameter(parameter)
+            add_parameter(self, parameter, help_text, advanced)
 
         number = QgsProcessingParameterNumber
         add(QgsProcessingParameterMultipleLayers(self.RASTERS, "SAR rasters", QgsProcessing.TypeRaster),
