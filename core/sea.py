@@ -54,8 +54,8 @@ class WaterMap:
         self.brightness_sum = np.zeros(shape, np.float32)
         self.threshold_db: float | None = None  # the feeder's water/land threshold, when it gives brightness
         self.fed = False
-        self.sea: np.ndarray | None = None
-        self.land: np.ndarray | None = None
+        self.near_sea: np.ndarray | None = None
+        self.near_land: np.ndarray | None = None
 
     def add(self, first_row: int, water: np.ndarray, valid: np.ndarray, brightness_db: np.ndarray | None = None
             ) -> None:
@@ -108,7 +108,9 @@ class WaterMap:
                 patches = int(dim.sum())
                 sea |= patch
                 land &= ~patch
-        self.sea, self.land = sea, land
+        # Cells with sea (or land) within one cell: sampled at every vertex of every line, so made once.
+        self.near_sea = ndimage.binary_dilation(sea, EIGHT_CONNECTED)
+        self.near_land = ndimage.binary_dilation(land, EIGHT_CONNECTED)
         return {"sea_km2": round(float(sea.sum() * self.cell_km2), 3),
                 "inland_water_bodies": int(count - is_sea[1:].sum()), "sea_patches_as_sea": patches}
 
@@ -117,19 +119,18 @@ class WaterMap:
         x, y = map_to_pixel(self.geotransform, coords[:, 0], coords[:, 1])
         return x / (self.stride * self.cell), y / (self.stride * self.cell)
 
-    def near(self, mask: np.ndarray, coords: np.ndarray) -> np.ndarray:
-        """Per vertex: any cell of `mask` within one cell of the vertex's cell."""
-        near = ndimage.binary_dilation(mask, EIGHT_CONNECTED)
+    def _at(self, mask: np.ndarray, coords: np.ndarray) -> np.ndarray:
+        """Per vertex: the value of a coarse mask at the vertex's cell."""
         cols, rows = self._grid(coords)
         rows = np.clip(np.floor(rows).astype(int), 0, mask.shape[0] - 1)
         cols = np.clip(np.floor(cols).astype(int), 0, mask.shape[1] - 1)
-        return near[rows, cols]
+        return mask[rows, cols]
 
     def sea_coast(self, lines: list[Coastline], min_length_m: float) -> list[Coastline]:
         """The parts of `lines` between the sea and land; shorter than `min_length_m` dropped."""
         kept = []
         for line in lines:
-            between = self.near(self.sea, line.coords) & self.near(self.land, line.coords)
+            between = self._at(self.near_sea, line.coords) & self._at(self.near_land, line.coords)
             for run in split_at(line.coords, ~between):
                 part = Coastline(line.coords[run], dict(line.attributes))
                 if part.length_m >= min_length_m:
