@@ -5,6 +5,7 @@
 
 import argparse
 import sys
+from dataclasses import replace
 
 from . import methods
 from .errors import CoastlineError
@@ -12,7 +13,8 @@ from .extract import ExtractConfig, extract
 from .hooks import RunHooks
 from .infer import InferenceConfig
 from .predict import DEVICES, PRECISIONS
-from .readers import ReadOptions, open_scene
+from .readers import open_scene
+from .scale import SCALES
 from .sea import WATER_CHOICES
 from .vector import read_lines, write_lines
 
@@ -20,11 +22,18 @@ from .vector import read_lines, write_lines
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sar_coastline.core.cli", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("input", help="SAR raster (GDAL-readable, projected CRS)")
+    parser.add_argument("input", help="SAR raster (GDAL-readable, any georeferencing), a Sentinel-1 .SAFE folder, "
+                                      "its zip or manifest.safe, or an ALOS-2 image")
     parser.add_argument("output", help="lines: .gpkg, .shp or .geojson")
     parser.add_argument("--models", nargs="*", default=(), help="model files or an ensemble manifest")
     parser.add_argument("--method", choices=methods.names(), default=ExtractConfig.method)
     parser.add_argument("--band", type=int)
+    parser.add_argument("--polarisation", help="for products with several (Sentinel-1 VV, VH, ...)")
+    parser.add_argument("--scale", choices=SCALES, default="auto", help="what the values are; auto: detected")
+    parser.add_argument("--calibration-db", type=float, help="CF of sigma0 = 10 log10(DN^2) + CF (default: the "
+                                                              "sensor's, -83 dB for PALSAR-2)")
+    parser.add_argument("--output-crs", default="", help="CRS of the lines, e.g. EPSG:32633 (default: the raster's, "
+                                                          "or the local UTM zone)")
     parser.add_argument("--scales", type=int, nargs="*", help="crop sides in pixels")
     inference = InferenceConfig()
     parser.add_argument("--overlap", type=float, default=inference.overlap)
@@ -42,16 +51,10 @@ def main(argv=None) -> int:
     parser.add_argument("--reference-distance", type=float, default=ExtractConfig.reference_distance_m,
                         help="metres")
     args = parser.parse_args(argv)
-    try:
-        reference = tuple(read_lines(args.reference, open_scene(args.input, ReadOptions(band=args.band)).crs_wkt)
-                          ) if args.reference else ()
-    except CoastlineError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
     config = ExtractConfig(
-        method=args.method, models=tuple(args.models), band=args.band, min_length_m=args.min_length,
-        probabilities_path=args.probabilities, water=args.water, reference_lines=reference,
-        reference_distance_m=args.reference_distance,
+        method=args.method, models=tuple(args.models), band=args.band, polarisation=args.polarisation,
+        scale=args.scale, calibration_db=args.calibration_db, output_crs=args.output_crs, min_length_m=args.min_length,
+        probabilities_path=args.probabilities, water=args.water, reference_distance_m=args.reference_distance,
         inference=InferenceConfig(scales=tuple(args.scales) if args.scales else None, overlap=args.overlap,
                                   batch_size=args.batch_size, device=args.device, precision=args.precision,
                                   smoothing_sigma=args.smoothing))
@@ -63,8 +66,11 @@ def main(argv=None) -> int:
             print(f"{percent:5.1f} %", file=sys.stderr, flush=True)
 
     try:
+        scene = open_scene(args.input, config.read_options())  # opened once: the reference goes to its CRS
+        if args.reference:
+            config = replace(config, reference_lines=tuple(read_lines(args.reference, scene.crs_wkt)))
         hooks = RunHooks(progress=progress, log=lambda message: print(message, file=sys.stderr))
-        result = extract(args.input, config, hooks)
+        result = extract(scene, config, hooks)
         write_lines(args.output, result.lines, result.scene.crs_wkt)
     except CoastlineError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -28,6 +28,10 @@ class ExtractConfig:
     method: str = methods.DEFAULT_METHOD
     models: tuple[str, ...] = ()  # model files and/or ensemble manifests; empty: the bundled default
     band: int | None = None
+    scale: str | None = None  # a core.scale SCALE choice; None: detected
+    calibration_db: float | None = None  # amplitude DN calibration factor; None: the sensor's own (-83 dB PALSAR-2)
+    polarisation: str | None = None  # products with several (Sentinel-1 SAFE); None: the clearer one
+    output_crs: str = ""  # CRS of the lines (WKT or 'EPSG:n'); empty: the raster's own, or the local UTM zone
     min_length_m: float = 60.0
     nodata_margin_px: int = 2
     inference: InferenceConfig = field(default_factory=InferenceConfig)
@@ -35,8 +39,13 @@ class ExtractConfig:
     probabilities_path: str | None = None  # optional GeoTIFF of the fused maps
     water: str = SEA_ONLY  # SEA_ONLY: the sea's coast (islands kept, lakes and ponds left out); ALL_WATER: every shore
     sea: SeaRule = field(default_factory=SeaRule)
-    reference_lines: tuple = ()  # optional lines (N, 2) in the scene's CRS; lines farther than the distance are cut
+    reference_lines: tuple = ()  # optional lines (N, 2); lines farther than the distance are cut
+    reference_crs_wkt: str = ""  # the reference lines' CRS; empty: the scene's
     reference_distance_m: float = 250.0
+
+    def read_options(self) -> ReadOptions:
+        return ReadOptions(band=self.band, calibration_db=self.calibration_db, scale=self.scale,
+                           output_crs=self.output_crs, polarisation=self.polarisation)
 
 
 @dataclass
@@ -102,9 +111,13 @@ def extract(source: str | os.PathLike | Scene, config: ExtractConfig, hooks: Run
         raise InputError(f"Models were given, but METHOD '{method.name}' uses no model. Choose METHOD "
                          f"{' or '.join(model_methods)} to run them, or leave MODELS empty.")
     started = time.perf_counter()
-    scene = open_scene(source, ReadOptions(band=config.band))
+    scene = open_scene(source, config.read_options())
+    for note in scene.notes:
+        hooks.note(note)
     hooks.note(f"{scene.name}: {scene.width} x {scene.height} px, {scene.pixel_size:g} m pixels; "
                f"{scene.describe_interpretation()}.")
+    for warning in scene.warnings:
+        hooks.warning(warning)
     if method.needs_models and predictor is None:
         members = resolve_models(config.models)
         if members:
@@ -114,16 +127,19 @@ def extract(source: str | os.PathLike | Scene, config: ExtractConfig, hooks: Run
             method = methods.get(methods.CLASSICAL)
     if method.needs_models:
         sides = model_sides(predictor.metas, scene.pixel_size, config.inference)
-        trained_at = {meta.pixel_size_m for meta in predictor.metas} - {None}
-        if not config.inference.scales and trained_at and trained_at != {scene.pixel_size}:
-            hooks.note(f"The models were trained on {', '.join(f'{size:g}' for size in sorted(trained_at))} m pixels "
-                       f"and this scene has {scene.pixel_size:g} m: crop sides follow the ground resolution.")
+        trained = {meta.trained_pixel_sizes() for meta in predictor.metas} - {None}
+        if not config.inference.scales and trained:
+            ranges = ", ".join(f"{low:g}" if low == high else f"{low:g}-{high:g}" for low, high in sorted(trained))
+            inside = all(low <= scene.pixel_size <= high for low, high in trained)
+            hooks.note(f"The models were trained on {ranges} m pixels and this scene has {scene.pixel_size:g} m: "
+                       + ("read at the models' own crop sides" if inside else "crop sides follow the ground resolution")
+                       + f" ({', '.join(map(str, sides))} px).")
         water = WaterMap(scene, config.inference.stride, config.sea) if predictor.has_land else None
         lines = run_models(scene, config, method.name, predictor, sides, hooks, water)
     else:
         water = WaterMap(scene, 1, config.sea)
         lines = method.lines(scene, config, hooks, water)
-    lines = sea_and_land_side(lines, water, config, hooks)
+    lines = sea_and_land_side(lines, water, config, scene.crs_wkt, hooks)
     for line in lines:
         line.attributes = {"scene": scene.name, "date": scene.acquisition_date, "method": method.name,
                            **line.attributes, "length_m": round(line.length_m, 2)}
@@ -134,13 +150,13 @@ def extract(source: str | os.PathLike | Scene, config: ExtractConfig, hooks: Run
                          warnings=hooks.warnings, figures=hooks.figures)
 
 
-def sea_and_land_side(lines: list[Coastline], water: WaterMap | None, config: ExtractConfig, hooks: RunHooks
-                      ) -> list[Coastline]:
+def sea_and_land_side(lines: list[Coastline], water: WaterMap | None, config: ExtractConfig, crs_wkt: str,
+                      hooks: RunHooks) -> list[Coastline]:
     """The sea-only step (when asked), the reference-coastline distance (when given), and land on the left."""
     if water is None or not water.fed:
         hooks.warning("This run has no sea/land map (coast-only models, or a method that gives none): every water "
                       "boundary is kept and the lines' direction does not say which side is land.")
-        return near_reference(lines, config)
+        return near_reference(lines, config, crs_wkt)
     figures = water.decide()
     hooks.figures.update(figures)
     if config.water == SEA_ONLY:
@@ -150,16 +166,19 @@ def sea_and_land_side(lines: list[Coastline], water: WaterMap | None, config: Ex
         hooks.note(f"Sea only: {figures['inland_water_bodies']} inland water body(ies) and "
                    f"{figures['sea_patches_as_sea']} bright patch(es) of sea left out; {after / 1000:.2f} of "
                    f"{before / 1000:.2f} km of water boundary is sea coast (WATER 1 keeps every shore).")
-    return water.land_on_left(near_reference(lines, config))
+    return water.land_on_left(near_reference(lines, config, crs_wkt))
 
 
-def near_reference(lines: list[Coastline], config: ExtractConfig) -> list[Coastline]:
+def near_reference(lines: list[Coastline], config: ExtractConfig, crs_wkt: str = "") -> list[Coastline]:
     """The parts of `lines` within the reference distance of the reference coastline, when one is given."""
     if not config.reference_lines:
         return lines
     import shapely
 
-    zone = shapely.union_all([shapely.LineString(line) for line in config.reference_lines if len(line) >= 2])
+    from .vector import reproject
+
+    reference = reproject(config.reference_lines, config.reference_crs_wkt, crs_wkt)
+    zone = shapely.union_all([shapely.LineString(line) for line in reference if len(line) >= 2])
     zone = zone.buffer(config.reference_distance_m)
     shapely.prepare(zone)
     kept = []

@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from . import georef, scale
 from .errors import InputError, OutputError
+from .scale import AMPLITUDE, DECIBEL, DN_AMPLITUDE, LINEAR_POWER  # noqa: F401 (the interpretations, named here too)
 
 CF_DB = -83.0  # PALSAR-2 calibration factor: sigma0 = 10 log10(DN^2) + CF; readers give other sensors theirs
 DB_WINDOW = (-30.0, 5.0)  # dB range mapped to [0, 1] by the log transform
@@ -18,12 +20,6 @@ MIN_SIDE = 64  # px; smaller scenes carry too little context for any method
 with np.errstate(divide="ignore"):
     _DN_TO_DB = (20.0 * np.log10(np.arange(65536, dtype=np.float64)) + CF_DB).astype(np.float32)
 _DN_TO_DB[0] = np.nan  # DN 0 is no data
-
-# How a band's values become sigma0 in dB; told to the user in the log.
-DN_AMPLITUDE = "dn_amplitude"
-LINEAR_POWER = "linear_power"
-DECIBEL = "decibel"
-
 
 @dataclass(frozen=True)
 class Scene:
@@ -43,6 +39,13 @@ class Scene:
     array: np.ndarray | None = field(default=None, repr=False, compare=False)  # in-memory scenes (no GDAL)
     calibration_db: float = CF_DB  # amplitude DN: sigma0 = 10 log10(DN^2) + calibration_db
     band_choice: str | None = None  # why this band, when the reader chose it
+    scale_reason: str = ""  # why the values were read as they are
+    notes: tuple[str, ...] = ()  # what the reader did (warping, calibration), for the run's log
+    warnings: tuple[str, ...] = ()  # what the user must know about this input
+    # A sensor's calibration that varies over the image (Sentinel-1's LUT): dB added to calibration_db, on a grid
+    # of nodes every offset_step pixels, interpolated bilinearly per window.
+    offset_db: np.ndarray | None = field(default=None, repr=False, compare=False)
+    offset_step: int = 0
 
     @property
     def pixel_size(self) -> float:
@@ -54,12 +57,19 @@ class Scene:
         return self._describe_values()
 
     def _describe_values(self) -> str:
+        why = f" ({self.scale_reason})" if self.scale_reason else ""
         if self.interpretation == DN_AMPLITUDE:
-            return (f"band {self.band} ({self.data_type}) read as amplitude DN, "
+            if self.offset_db is not None:
+                low, high = self.calibration_db + np.nanpercentile(self.offset_db, [0, 100])
+                return (f"band {self.band} ({self.data_type}) read as amplitude DN{why}, calibrated to sigma0 with "
+                        f"the product's calibration table ({low:.1f} to {high:.1f} dB)")
+            return (f"band {self.band} ({self.data_type}) read as amplitude DN{why}, "
                     f"calibrated to sigma0 with CF {self.calibration_db:g} dB")
         if self.interpretation == LINEAR_POWER:
-            return f"band {self.band} ({self.data_type}) read as linear sigma0 power, converted to dB"
-        return f"band {self.band} ({self.data_type}) read as sigma0 in dB (it holds negative values)"
+            return f"band {self.band} ({self.data_type}) read as linear sigma0 power{why}, converted to dB"
+        if self.interpretation == AMPLITUDE:
+            return f"band {self.band} ({self.data_type}) read as amplitude (square root of power){why}, converted to dB"
+        return f"band {self.band} ({self.data_type}) read as sigma0 in dB{why}"
 
     def read(self, col: int = 0, row: int = 0, width: int | None = None, height: int | None = None) -> np.ndarray:
         """Raw band values of a window (float32), no-data as NaN."""
@@ -84,8 +94,26 @@ class Scene:
                 db += self.calibration_db - CF_DB
             if self.nodata is not None and float(self.nodata).is_integer() and 0 < self.nodata < len(_DN_TO_DB):
                 db[raw == int(self.nodata)] = np.nan
-            return db
-        return values_to_db(self.read(col, row, width, height), self.interpretation, self.calibration_db)
+        else:
+            db = values_to_db(self.read(col, row, width, height), self.interpretation, self.calibration_db)
+        if self.offset_db is not None:
+            db += self._offset(int(col), int(row), db.shape[1], db.shape[0])
+        return db
+
+    def _offset(self, col: int, row: int, width: int, height: int) -> np.ndarray:
+        """The calibration grid interpolated bilinearly at a window's pixel centres (grid node k at pixel k*step)."""
+        grid, step = self.offset_db, self.offset_step
+
+        def weights(start: int, count: int, nodes: int):
+            position = np.clip((np.arange(start, start + count) + 0.5) / step, 0, nodes - 1)
+            low = np.minimum(position.astype(int), nodes - 2) if nodes > 1 else np.zeros(count, int)
+            return low, (position - low).astype(np.float32)
+
+        x0, fx = weights(col, width, grid.shape[1])
+        y0, fy = weights(row, height, grid.shape[0])
+        x1, y1 = np.minimum(x0 + 1, grid.shape[1] - 1), np.minimum(y0 + 1, grid.shape[0] - 1)
+        along = grid[:, x0] * (1 - fx) + grid[:, x1] * fx  # (grid rows, width)
+        return (along[y0] * (1 - fy)[:, None] + along[y1] * fy[:, None]).astype(np.float32)
 
     def _read_raw(self, col: int, row: int, width: int | None, height: int | None) -> np.ndarray:
         col, row = int(col), int(row)  # GDAL refuses numpy integers
@@ -131,7 +159,8 @@ def _open(path: str):
     try:
         dataset = gdal.Open(path, gdal.GA_ReadOnly)
     except RuntimeError as error:
-        raise InputError(f"Cannot open '{path}' as a raster: {error}. Give a GDAL-readable SAR image.") from None
+        what = "the warped view of the image" if path.lstrip().startswith("<") else f"'{path}'"
+        raise InputError(f"Cannot open {what} as a raster: {error}. Give a GDAL-readable SAR image.") from None
     try:
         yield dataset
     finally:
@@ -145,6 +174,8 @@ def values_to_db(values: np.ndarray, interpretation: str = DN_AMPLITUDE, cf: flo
             return (20.0 * np.log10(values) + cf).astype(np.float32)
         if interpretation == LINEAR_POWER:
             return (10.0 * np.log10(values)).astype(np.float32)
+        if interpretation == AMPLITUDE:
+            return (20.0 * np.log10(values)).astype(np.float32)
     return values.astype(np.float32)
 
 
@@ -157,51 +188,93 @@ def log_transform(db: np.ndarray, window: tuple[float, float] = DB_WINDOW) -> np
     return np.clip((db - low) / (high - low), 0.0, 1.0).astype(np.float32)
 
 
-def open_scene(path: str | os.PathLike, band: int | None = None, calibration_db: float = CF_DB) -> Scene:
+def open_scene(path: str | os.PathLike, band: int | None = None, calibration_db: float = CF_DB,
+               scale_name: str | None = None, output_crs: str = "", *, name: str | None = None,
+               source_offset_db=None, notes: tuple[str, ...] = ()) -> Scene:
     """Open and check a SAR raster with GDAL (the plain GDAL reader; core.readers.open_scene dispatches to it);
-    raise InputError naming what to fix."""
+    raise InputError naming what to fix.
+
+    A raster not on a projected grid (geographic CRS, GCPs, RPCs), or not in `output_crs` when one is given, is read
+    through a warped view (core.georef). `scale_name` is a SCALE choice (None or 'auto': detected). Readers of sensor
+    products pass `source_offset_db(cols, rows)`: the calibration in dB at source pixel positions, added to
+    `calibration_db`.
+    """
     path = os.fspath(path)
+    name = name or os.path.splitext(os.path.basename(path))[0]
     with _open(path) as dataset:
         try:
-            return _describe(dataset, path, band, calibration_db)
+            scene = _describe(dataset, path, name, band, calibration_db, scale_name)
+            kind = georef.kind_of(dataset, name)
+            view = None
+            if kind != georef.PROJECTED or (output_crs and not _same_crs(output_crs, scene.crs_wkt)):
+                view = georef.warped_view(path, dataset, kind, name, output_crs)
         except RuntimeError as error:  # a GDAL error while describing: still the user's file, not our bug
-            raise InputError(f"Cannot read '{path}': {error}. Check it opens in QGIS.") from None
+            raise InputError(f"Cannot read '{name}': {error}. Check it opens in QGIS.") from None
+    scene = replace(scene, notes=notes + scene.notes)
+    if view is not None:
+        with _open(view.xml) as warped:
+            scene = replace(scene, path=view.xml, width=warped.RasterXSize, height=warped.RasterYSize,
+                            geotransform=tuple(warped.GetGeoTransform()), crs_wkt=view.crs_wkt, nodata=view.nodata,
+                            notes=scene.notes + (view.note,))
+    if scene.width < MIN_SIDE or scene.height < MIN_SIDE:
+        raise InputError(f"'{name}' is {scene.width} x {scene.height} px; at least {MIN_SIDE} x {MIN_SIDE} px are "
+                         "needed.")
+    if source_offset_db is not None:
+        scene = _with_offset(scene, source_offset_db, path, kind if view is not None else None)
+    return scene
 
 
-def _describe(dataset, path: str, band: int | None, calibration_db: float) -> Scene:
-    from osgeo import gdal, osr
+OFFSET_STEP = 32  # px between the nodes of a calibration grid: the LUTs vary over kilometres
 
-    name = os.path.splitext(os.path.basename(path))[0]
+
+def _with_offset(scene: Scene, source_offset_db, source: str, kind: str | None) -> Scene:
+    """The scene with a sensor's calibration (given at source pixel positions) on a grid over its own pixels."""
+    cols, rows = np.meshgrid(np.arange(0, scene.width + OFFSET_STEP, OFFSET_STEP, dtype=float),
+                             np.arange(0, scene.height + OFFSET_STEP, OFFSET_STEP, dtype=float))
+    if kind is not None:
+        cols, rows = georef.source_positions(source, kind, scene.path, cols, rows)
+    grid = np.asarray(source_offset_db(cols, rows), np.float32)
+    if not np.isfinite(grid).any():
+        raise InputError(f"The calibration of '{scene.name}' gives no value over the image; check the product.")
+    grid = np.where(np.isfinite(grid), grid, np.nanmedian(grid)).astype(np.float32)  # outside the footprint
+    return replace(scene, offset_db=grid, offset_step=OFFSET_STEP)
+
+
+def _same_crs(text: str, wkt: str) -> bool:
+    return bool(wkt) and georef.srs_of(text).IsSame(georef.srs_of(wkt))
+
+
+def _describe(dataset, path: str, name: str, band: int | None, calibration_db: float,
+              scale_name: str | None) -> Scene:
+    """The Scene of `dataset` on its own pixel grid: band, values, no-data, date (georeferencing is checked next)."""
+    from osgeo import gdal
+
     count = dataset.RasterCount
     band_choice = None
+    if count == 0:
+        raise InputError(f"'{name}' has no raster band. If it is a container (HDF5, a SAFE product), give one of its "
+                         "subdatasets or the product itself.")
     if band is None:
         if count > 2:
             raise InputError(f"'{name}' has {count} bands. Choose the band that holds the SAR amplitude (BAND).")
         band, band_choice = (1, None) if count == 1 else _dual_pol_band(dataset)
     if not 1 <= band <= count:
         raise InputError(f"Band {band} does not exist: '{name}' has {count} band(s).")
-    wkt = dataset.GetProjection()
-    if not wkt:
-        raise InputError(f"'{name}' has no coordinate reference system. Assign its CRS (Raster > Projections > "
-                         "Assign Projection, or gdal_edit.py -a_srs) and run again.")
-    srs = osr.SpatialReference(wkt=wkt)
-    if not srs.IsProjected():
-        raise InputError(f"'{name}' is in a geographic CRS ({srs.GetName()}); distances need metres. Reproject it to "
-                         "a projected CRS such as the local UTM zone (Raster > Projections > Warp) and run again.")
-    if dataset.RasterXSize < MIN_SIDE or dataset.RasterYSize < MIN_SIDE:
-        raise InputError(f"'{name}' is {dataset.RasterXSize} x {dataset.RasterYSize} px; at least "
-                         f"{MIN_SIDE} x {MIN_SIDE} px are needed.")
     raster_band = dataset.GetRasterBand(band)
     data_type = gdal.GetDataTypeName(raster_band.DataType)
-    interpretation = _interpretation(raster_band, data_type, name)
+    interpretation, reason, warnings = scale.detect(raster_band, data_type, name, scale_name)
+    if data_type.startswith("Float"):
+        masked = scale.sea_masked_warning(raster_band, interpretation, name)
+        warnings += [masked] if masked else []
     metadata = dataset.GetMetadata() or {}
     date = next((metadata[key] for key in ("ACQUISITION_DATE", "TIFFTAG_DATETIME", "ACQUISITION_START_TIME")
                  if metadata.get(key)), None)
+    geotransform = dataset.GetGeoTransform(can_return_null=True)
     return Scene(path=path, band=band, width=dataset.RasterXSize, height=dataset.RasterYSize,
-                 geotransform=tuple(dataset.GetGeoTransform()), crs_wkt=wkt,
+                 geotransform=tuple(geotransform or georef.DEFAULT_GEOTRANSFORM), crs_wkt=dataset.GetProjection(),
                  nodata=raster_band.GetNoDataValue(), data_type=data_type,
                  interpretation=interpretation, name=name, acquisition_date=date, calibration_db=calibration_db,
-                 band_choice=band_choice)
+                 band_choice=band_choice, scale_reason=reason, warnings=tuple(warnings))
 
 
 def _dual_pol_band(dataset, side: int = 512) -> tuple[int, str]:
@@ -240,20 +313,6 @@ def _dual_pol_band(dataset, side: int = 512) -> tuple[int, str]:
                   "set BAND to override)")
 
 
-def _interpretation(band, data_type: str, name: str) -> str:
-    if data_type.startswith("C"):
-        raise InputError(f"'{name}' holds complex values ({data_type}). Give amplitude or intensity: "
-                         "compute the modulus first (Raster Calculator).")
-    if not data_type.startswith("Float"):
-        return DN_AMPLITUDE
-    try:
-        minimum, _maximum = band.ComputeRasterMinMax(True)
-    except RuntimeError:  # GDAL finds no valid pixel to take a minimum of
-        raise InputError(f"'{name}' holds only no-data pixels (no-data value {band.GetNoDataValue()}). Check the band "
-                         "and the no-data setting of the layer.") from None
-    return DECIBEL if minimum < 0 else LINEAR_POWER
-
-
 def pixel_to_map(geotransform: tuple[float, ...], x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Continuous pixel coordinates (x = column, y = row, pixel corners at integers) to map coordinates."""
     gt = geotransform
@@ -286,7 +345,8 @@ def scene_preview(scene: Scene, max_side: int = 1600) -> tuple[np.ndarray, tuple
     gt = scene.geotransform
     sx, sy = scene.width / width, scene.height / height
     preview_geotransform = (gt[0], gt[1] * sx, gt[2] * sy, gt[3], gt[4] * sx, gt[5] * sy)
-    return values_to_db(values, scene.interpretation, scene.calibration_db), preview_geotransform
+    offset = float(np.median(scene.offset_db)) if scene.offset_db is not None else 0.0  # a picture: its median will do
+    return values_to_db(values, scene.interpretation, scene.calibration_db + offset), preview_geotransform
 
 
 def read_padded_db(scene: Scene, col: int, row: int, side: int) -> np.ndarray:

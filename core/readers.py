@@ -1,8 +1,8 @@
 """Scene readers behind one interface: `open_scene(source, options)` asks each registered reader in turn.
 
-A reader turns what the user gives (a file path, an in-memory array; next: a Sentinel-1 .SAFE folder, an
-ALOS-2 CEOS product, a warped view of a geographic raster) into a `Scene`: a projected grid read in windows,
-with the sensor's calibration, so that everything after it sees sigma0 in dB. See docs/extending.md.
+A reader turns what the user gives (a file path, an in-memory array, a Sentinel-1 .SAFE product, an ALOS-2
+PALSAR-2 image; rasters off a projected grid through a warped view) into a `Scene`: a projected grid read in
+windows, with the sensor's calibration, so that everything after it sees sigma0 in dB. See docs/extending.md.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Protocol
 import numpy as np
 
 from .errors import InputError
+from .products import Alos2Reader, Sentinel1Reader, is_sentinel1_measurement
 from .raster import CF_DB, Scene, array_scene
 from .raster import open_scene as open_gdal_scene
 
@@ -24,6 +25,9 @@ class ReadOptions:
     calibration_db: float | None = None  # amplitude DN calibration factor; None: the reader's (sensor's) own
     geotransform: tuple[float, ...] | None = None  # arrays only: their georeferencing
     crs_wkt: str = ""  # arrays only
+    scale: str | None = None  # a core.scale SCALE choice; None or 'auto': detected
+    output_crs: str = ""  # the grid's CRS (WKT, 'EPSG:n'); empty: the raster's own, or the local UTM zone
+    polarisation: str | None = None  # products with several (Sentinel-1 SAFE): 'VV', 'VH', ...; None: the clearer
 
 
 class Reader(Protocol):
@@ -66,10 +70,16 @@ class GdalReader:
 
     def open(self, source, options: ReadOptions) -> Scene:
         calibration = self.calibration_db if options.calibration_db is None else options.calibration_db
-        return open_gdal_scene(source, options.band, calibration)
+        scene = open_gdal_scene(source, options.band, calibration, options.scale, options.output_crs)
+        if is_sentinel1_measurement(source) and options.calibration_db is None:
+            scene = replace(scene, warnings=scene.warnings + (
+                f"'{scene.name}' is a Sentinel-1 measurement without its product around it: read with CF "
+                f"{calibration:g} dB, not Sentinel-1's calibration table. Give the .SAFE folder, its zip or its "
+                "manifest.safe for sigma0 (models expect calibrated dB).",))
+        return scene
 
 
-_READERS: list[Reader] = [ArrayReader(), GdalReader()]
+_READERS: list[Reader] = [ArrayReader(), Sentinel1Reader(), Alos2Reader(), GdalReader()]
 
 
 def register_reader(reader: Reader) -> None:

@@ -18,6 +18,7 @@ from .raster import pixel_to_map
 LINE, POINT = "line", "point"
 DRIVERS = {".gpkg": "GPKG", ".shp": "ESRI Shapefile", ".geojson": "GeoJSON", ".json": "GeoJSON"}
 SINGLE_LAYER_DRIVERS = ("ESRI Shapefile", "GeoJSON")
+SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx")  # an old one left would not match
 
 
 @dataclass
@@ -135,13 +136,27 @@ def write_layers(path: str | os.PathLike, layers: Sequence[Layer], crs_wkt: str)
     if driver_name in SINGLE_LAYER_DRIVERS and len(layers) != 1:
         raise OutputError(f"Cannot write {len(layers)} layers to '{path}': a {driver_name} file holds one. "
                           "Use a .gpkg file.")
+    if driver_name == "GeoJSON" and crs_wkt and not _has_epsg(crs_wkt):
+        raise OutputError(f"Cannot write '{path}': GeoJSON names its CRS by an EPSG code, and this CRS has none (its "
+                          "readers would take the lines for EPSG:4326). Write a .gpkg, or choose an EPSG OUTPUT_CRS.")
     temporary = None
+    moved = []
     try:
         temporary = tempfile.mkdtemp(prefix=f".partial.{name}.", dir=folder)
         _write_ogr(os.path.join(temporary, name), driver_name, layers, crs_wkt)
-        for written in os.listdir(temporary):  # a Shapefile is several files
-            os.replace(os.path.join(temporary, written), os.path.join(folder, written))
+        written = os.listdir(temporary)  # a Shapefile is several files
+        if driver_name == "ESRI Shapefile":
+            stem = os.path.splitext(name)[0]
+            for stale in {stem + part for part in SHAPEFILE_PARTS} - set(written):
+                if os.path.exists(os.path.join(folder, stale)):
+                    os.remove(os.path.join(folder, stale))
+        for part in written:
+            os.replace(os.path.join(temporary, part), os.path.join(folder, part))
+            moved.append(os.path.join(folder, part))
     except (OSError, RuntimeError) as error:
+        for part in moved:  # a file set half moved would not open: take back what was moved
+            if os.path.exists(part):
+                os.remove(part)
         raise OutputError(f"Cannot write '{path}': {error}. Check that the folder exists and is writable, and "
                           "that the file is not open in another program.") from None
     finally:
@@ -167,6 +182,18 @@ def _write_ogr(path: str, driver_name: str, layers: Sequence[Layer], crs_wkt: st
     dataset = None  # closes (and flushes) the file, before the caller removes a failed one
     if failure is not None:
         raise RuntimeError(failure)
+
+
+def _has_epsg(crs_wkt: str) -> bool:
+    from osgeo import osr
+
+    srs = osr.SpatialReference(wkt=crs_wkt)
+    if srs.GetAuthorityCode(None) is not None:
+        return True
+    try:
+        return srs.AutoIdentifyEPSG() == 0
+    except RuntimeError:  # osr raises where it cannot identify one
+        return False
 
 
 def _write_layer(dataset, layer: Layer, srs) -> None:
@@ -209,6 +236,22 @@ def _field_value(value):
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
         return float(value)
     return str(value)
+
+
+def reproject(lines, source_wkt: str, target_wkt: str) -> list[np.ndarray]:
+    """Lines (N, 2) from one CRS to another; unchanged when either is empty or both are the same."""
+    lines = [np.asarray(line, float) for line in lines]
+    if not source_wkt or not target_wkt:
+        return lines
+    from osgeo import osr
+
+    source, target = osr.SpatialReference(wkt=source_wkt), osr.SpatialReference(wkt=target_wkt)
+    if source.IsSame(target):
+        return lines
+    for srs in (source, target):
+        srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+    transform = osr.CoordinateTransformation(source, target)
+    return [np.array(transform.TransformPoints(line[:, :2].tolist()), float)[:, :2] for line in lines if len(line)]
 
 
 def read_lines(path: str, crs_wkt: str) -> list[np.ndarray]:

@@ -21,7 +21,7 @@ from qgis.PyQt.QtCore import QVariant
 from ..core.errors import Cancelled
 from ..core.metric import DEFAULT_CAP_M, DEFAULT_SPACING_M
 from .feedback import check_writable, run_core
-from .geometry import POINT_TYPE, check_projected, point_geometry, source_lines, source_points
+from .geometry import POINT_TYPE, point_geometry, projected_crs_for, source_lines, source_points
 from .parameters import add_parameter
 
 FIGURES = (
@@ -56,8 +56,9 @@ class EvaluateCoastlineAlgorithm(QgsProcessingAlgorithm):
             "for each evaluation point on the reference, the distance to the nearest predicted line, capped; a "
             "point with no prediction within the cap counts the cap (miss penalty). Lower is better.<br><br>"
             "<b>Predicted coastline</b>: the lines to score (e.g. the output of Extract coastline).<br>"
-            "<b>Reference coastline</b>: the true coastline; its CRS must be projected. Layers in other CRSs are "
-            "reprojected to it.<br>"
+            "<b>Reference coastline</b>: the true coastline. Layers in other CRSs are reprojected to its CRS; a "
+            "reference in a geographic CRS (e.g. EPSG:4326) is reprojected, with every layer, to the local UTM zone "
+            "(the log says which), as distances need metres.<br>"
             "<b>Evaluation points</b>: optional; when empty, points are placed along the reference every "
             "<i>Point spacing</i> metres.<br>"
             "<b>Distance cap</b>: distances above it count as the cap (150 m in the competition).<br>"
@@ -74,7 +75,7 @@ class EvaluateCoastlineAlgorithm(QgsProcessingAlgorithm):
             (QgsProcessingParameterFeatureSource(self.PREDICTED, "Predicted coastline", line),
              "The lines to score, e.g. the output of Extract coastline; reprojected to the reference's CRS."),
             (QgsProcessingParameterFeatureSource(self.REFERENCE, "Reference coastline", line),
-             "The true coastline, in a projected CRS (metres)."),
+             "The true coastline; a geographic reference is measured in its local UTM zone."),
             (QgsProcessingParameterFeatureSource(self.POINTS, "Evaluation points", [QgsProcessing.TypeVectorPoint],
                                                  optional=True),
              "Optional: where to measure; empty = points along the reference every Point spacing metres."),
@@ -104,8 +105,9 @@ class EvaluateCoastlineAlgorithm(QgsProcessingAlgorithm):
         reference_source = self.parameterAsSource(parameters, self.REFERENCE, context)
         if predicted_source is None or reference_source is None:
             raise QgsProcessingException("Both the predicted and the reference coastline layers are needed.")
-        crs = reference_source.sourceCrs()
-        check_projected(crs, "The reference coastline")
+        crs, reprojected = projected_crs_for(reference_source, context, "The reference coastline")
+        if reprojected:
+            feedback.pushInfo(reprojected)
         report = self.parameterAsFileOutput(parameters, self.REPORT, context)
         if report and not report.lower().endswith((".html", ".htm", ".png")):
             raise QgsProcessingException(f"The report '{report}' must end with .html or .png.")
@@ -113,7 +115,8 @@ class EvaluateCoastlineAlgorithm(QgsProcessingAlgorithm):
                               if parameters.get(self.OUTPUT_POINTS) else None)
         check_writable(report, points_destination)
         points_source = self.parameterAsSource(parameters, self.POINTS, context)
-        for source, what in ((predicted_source, "predicted lines"), (points_source, "evaluation points")):
+        for source, what in ((predicted_source, "predicted lines"), (points_source, "evaluation points"),
+                             (reference_source if reprojected else None, "reference lines")):
             if source is not None and source.sourceCrs() != crs:
                 feedback.pushInfo(f"Reprojecting the {what} from {source.sourceCrs().authid()} to {crs.authid()}.")
 

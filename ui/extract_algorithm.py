@@ -11,6 +11,7 @@ from qgis.core import (
     QgsProcessingException,
     QgsProcessingOutputNumber,
     QgsProcessingParameterBand,
+    QgsProcessingParameterCrs,
     QgsProcessingParameterEnum,
     QgsProcessingParameterFeatureSink,
     QgsProcessingParameterFeatureSource,
@@ -27,6 +28,7 @@ from ..core import methods
 from ..core.extract import ExtractConfig
 from ..core.infer import InferenceConfig
 from ..core.predict import DEVICES, PRECISIONS
+from ..core.scale import SCALE_LABELS, SCALES
 from ..core.sea import WATER_CHOICES
 from .feedback import check_writable, feedback_hooks, run_core
 from .geometry import LINE_TYPE, line_geometry, source_lines
@@ -43,6 +45,10 @@ FIELDS = (("scene", QVariant.String), ("date", QVariant.String), ("method", QVar
 class ExtractCoastlineAlgorithm(QgsProcessingAlgorithm):
     INPUT = "INPUT"
     BAND = "BAND"
+    POLARISATION = "POLARISATION"
+    SCALE = "SCALE"
+    CALIBRATION_DB = "CALIBRATION_DB"
+    OUTPUT_CRS = "OUTPUT_CRS"
     METHOD = "METHOD"
     MODELS = "MODELS"
     SCALES = "SCALES"
@@ -69,12 +75,23 @@ class ExtractCoastlineAlgorithm(QgsProcessingAlgorithm):
         return (
             "Extracts the coastline (the sea/land boundary) of a SAR image as single-part, ordered lines in the "
             "raster's CRS.<br><br>"
-            "<b>SAR image</b>: one band of amplitude DN (e.g. ALOS-2 PALSAR-2 HH, uint16, 0 = no data). Float "
-            "bands are read as linear sigma0 power, or as dB when they hold negative values; the log says which. "
-            "The raster needs a projected CRS (metres).<br>"
+            "<b>SAR image</b>: one band of amplitude DN (e.g. ALOS-2 PALSAR-2 HH, uint16, 0 = no data), linear "
+            "power, amplitude or dB (see Scale); a Sentinel-1 GRD product (its manifest.safe, .SAFE folder or zip: "
+            "calibrated to sigma0 with its own table, acquisition date read); an ALOS-2 image (IMG-HH-ALOS2...: "
+            "calibrated with CF -83 dB, date from its name). A raster in a geographic CRS or placed by GCPs or RPCs "
+            "is warped on the fly to the local UTM zone (or Output CRS) at its native ground pixel size; the log "
+            "says so.<br>"
             "<b>Band</b>: the band to use; required with three or more bands. With two (dual-pol) and none given, "
             "the band that separates water from land better is taken, usually the cross-pol one; the log says "
             "which and why.<br>"
+            "<b>Polarisation</b>: for a product with several (Sentinel-1 VV+VH): the one to use; empty = the one "
+            "that separates water from land better (logged).<br>"
+            "<b>Scale</b>: what the values are; auto detects it from the data type, the values and the file name "
+            "(HyP3's _VV power, _amp, _db) and says why in the log.<br>"
+            "<b>Calibration factor</b>: CF of sigma0 = 10 log10(DN^2) + CF for amplitude DN; empty = the sensor's "
+            "own (-83.0 dB, PALSAR-2; JAXA gives -79.0 for ScanSAR W2 products ordered before 2016-09-28).<br>"
+            "<b>Output CRS</b>: the CRS of the lines (projected); empty = the raster's own, or the local UTM zone "
+            "when the raster is not projected.<br>"
             "<b>Method</b>: " + "; ".join(f"{method.name} ({index}) = {method.help}"
                                           for index, method in enumerate(methods.all_methods())) +
             f" The default is {methods.DEFAULT_METHOD}: today it scores best on the accuracy benchmark. Without a "
@@ -114,10 +131,21 @@ class ExtractCoastlineAlgorithm(QgsProcessingAlgorithm):
         number = QgsProcessingParameterNumber
         defaults, inference = ExtractConfig(), InferenceConfig()
         add(QgsProcessingParameterRasterLayer(self.INPUT, "SAR image"),
-            "The SAR raster: amplitude DN, linear sigma0 power or dB, in a projected CRS (metres).")
+            "The SAR raster (amplitude DN, power, amplitude or dB), a Sentinel-1 SAFE product (manifest.safe, .SAFE "
+            "folder or zip) or an ALOS-2 image; any georeferencing (geographic, GCPs and RPCs are warped).")
         add(QgsProcessingParameterBand(self.BAND, "Band (required for 3+ bands)", parentLayerParameterName=self.INPUT,
                                        optional=True),
             "Band holding the amplitude; empty: the only band, or for dual-pol the clearer one (logged).")
+        add(QgsProcessingParameterString(self.POLARISATION, "Polarisation (Sentinel-1: VV, VH, HH, HV)",
+                                         optional=True),
+            "For products with several polarisations; empty: the one that separates water from land better.")
+        add(QgsProcessingParameterEnum(self.SCALE, "Scale of the values", options=[SCALE_LABELS[s] for s in SCALES],
+                                       defaultValue=0),
+            "What the values are: auto-detected (the log says why), amplitude DN, linear power, amplitude or dB.")
+        add(number(self.CALIBRATION_DB, "Calibration factor CF (dB, amplitude DN)", number.Double, optional=True),
+            "sigma0 = 10 log10(DN^2) + CF; empty: the sensor's own (-83.0 dB for PALSAR-2).", True)
+        add(QgsProcessingParameterCrs(self.OUTPUT_CRS, "Output CRS (projected)", optional=True),
+            "CRS of the lines; empty: the raster's own, or the local UTM zone for a geographic or GCP raster.")
         add(QgsProcessingParameterEnum(self.METHOD, "Method",
                                        options=[method.label for method in methods.all_methods()],
                                        defaultValue=methods.names().index(methods.DEFAULT_METHOD)),
@@ -169,9 +197,7 @@ class ExtractCoastlineAlgorithm(QgsProcessingAlgorithm):
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
         from ..core.extract import extract
 
-        layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
-        if layer is None:
-            raise QgsProcessingException("The SAR image could not be loaded. Choose a raster layer or file.")
+        source = self._source(parameters, context)
         band = self.parameterAsInt(parameters, self.BAND, context) if parameters.get(self.BAND) else None
         quicklook = self.parameterAsFileOutput(parameters, self.QUICKLOOK, context)
         probabilities = (self.parameterAsOutputLayer(parameters, self.PROBABILITIES, context)
@@ -184,17 +210,25 @@ class ExtractCoastlineAlgorithm(QgsProcessingAlgorithm):
             device=DEVICES[self.parameterAsEnum(parameters, self.DEVICE, context)],
             precision=PRECISIONS[self.parameterAsEnum(parameters, self.PRECISION, context)],
             smoothing_sigma=self.parameterAsDouble(parameters, self.SMOOTHING, context))
+        output_crs = self.parameterAsCrs(parameters, self.OUTPUT_CRS, context)
+        calibration = parameters.get(self.CALIBRATION_DB)
         config = ExtractConfig(method=methods.names()[self.parameterAsEnum(parameters, self.METHOD, context)],
                                band=band,
+                               polarisation=self.parameterAsString(parameters, self.POLARISATION, context).strip()
+                               or None,
+                               scale=SCALES[self.parameterAsEnum(parameters, self.SCALE, context)],
+                               calibration_db=(self.parameterAsDouble(parameters, self.CALIBRATION_DB, context)
+                                               if calibration not in (None, "") else None),
+                               output_crs=output_crs.toWkt() if output_crs.isValid() else "",
                                models=tuple(self.parameterAsFileList(parameters, self.MODELS, context)
                                             if parameters.get(self.MODELS) else ()),
                                min_length_m=self.parameterAsDouble(parameters, self.MIN_LENGTH, context),
                                inference=inference, probabilities_path=probabilities,
                                water=WATER_CHOICES[self.parameterAsEnum(parameters, self.WATER, context)],
-                               reference_lines=self._reference_lines(parameters, context, layer, feedback),
+                               **self._reference_lines(parameters, context, feedback),
                                reference_distance_m=self.parameterAsDouble(parameters, self.REFERENCE_DISTANCE,
                                                                            context))
-        result = run_core(lambda: extract(layer.source(), config, feedback_hooks(feedback)))
+        result = run_core(lambda: extract(source, config, feedback_hooks(feedback)))
 
         fields = QgsFields()
         for name, kind in FIELDS:
@@ -225,16 +259,31 @@ class ExtractCoastlineAlgorithm(QgsProcessingAlgorithm):
         return outputs
 
 
-    def _reference_lines(self, parameters, context, layer, feedback) -> tuple:
-        """The reference coastline's parts in the raster's CRS; empty when none is given."""
+    def _source(self, parameters, context) -> str:
+        """What core reads: the layer's source, or a product path QGIS does not load as a layer (a .SAFE folder or
+        zip), given as text."""
+        from ..core.readers import readers
+
+        layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
+        if layer is not None:
+            return layer.source()
+        text = parameters.get(self.INPUT)
+        if isinstance(text, str) and text:
+            if any(reader.name != "gdal" and reader.accepts(text) for reader in readers()):
+                return text
+        raise QgsProcessingException("The SAR image could not be loaded. Choose a raster layer or file, or a "
+                                     "Sentinel-1 .SAFE folder, its zip or its manifest.safe.")
+
+    def _reference_lines(self, parameters, context, feedback) -> dict:
+        """The reference coastline's parts and their CRS (core reprojects them to the scene's); empty when none."""
         source = self.parameterAsSource(parameters, self.REFERENCE, context)
         if source is None:
-            return ()
-        lines = tuple(source_lines(source, layer.crs(), context, feedback))
+            return {}
+        lines = tuple(source_lines(source, source.sourceCrs(), context, feedback))
         if not lines:
             raise QgsProcessingException("The reference coastline layer has no lines. Give a line layer, or leave "
                                          "Reference coastline empty.")
-        return lines
+        return {"reference_lines": lines, "reference_crs_wkt": source.sourceCrs().toWkt()}
 
 
 def parse_scales(text: str) -> tuple[int, ...] | None:

@@ -4,6 +4,7 @@ from collections.abc import Iterator
 
 import numpy as np
 from qgis.core import (
+    QgsCoordinateReferenceSystem,
     QgsCoordinateTransform,
     QgsGeometry,
     QgsPointXY,
@@ -19,6 +20,22 @@ def check_projected(crs, what: str) -> None:
         raise QgsProcessingException(
             f"{what} is in a geographic CRS ({crs.authid()}); distances need metres. "
             "Reproject it to a projected CRS such as the local UTM zone (Vector > Data Management > Reproject).")
+
+
+def projected_crs_for(source, context, what: str):
+    """The source's CRS when projected; for a geographic one, the local UTM zone of its extent's centre (distances
+    need metres). Returns (crs, a sentence for the log or None)."""
+    from ..core.georef import utm_epsg
+
+    crs = source.sourceCrs()
+    if not crs.isValid() or not crs.isGeographic():
+        check_projected(crs, what)
+        return crs, None
+    wgs84 = QgsCoordinateReferenceSystem("EPSG:4326")
+    centre = QgsCoordinateTransform(crs, wgs84, context.transformContext()).transform(source.sourceExtent().center())
+    utm = QgsCoordinateReferenceSystem(f"EPSG:{utm_epsg(centre.x(), centre.y())}")
+    return utm, (f"{what} is in a geographic CRS ({crs.authid()}): every layer is reprojected to the local UTM zone "
+                 f"{utm.authid()} ({utm.description()}) to measure in metres.")
 
 
 def line_features(source, target_crs, context, feedback=None) -> Iterator[tuple[object, list[np.ndarray]]]:

@@ -30,14 +30,12 @@ def test_windowed_read_matches_full_read(tmp_path):
     np.testing.assert_array_equal(strips, full)
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"epsg": None}, "no coordinate reference system"),
-    ({"epsg": 4326}, "geographic CRS"),
-])
-def test_bad_georeferencing_is_refused(tmp_path, kwargs, message):
-    path = write_raster(tmp_path / "c.tif", two_halves_dn(), **kwargs)
-    with pytest.raises(InputError, match=message):
-        raster.open_scene(path)
+def test_no_crs_is_refused_and_a_geographic_raster_is_warped_to_utm(tmp_path):
+    with pytest.raises(InputError, match="no coordinate reference system"):
+        raster.open_scene(write_raster(tmp_path / "c.tif", two_halves_dn(), epsg=None))
+    scene = raster.open_scene(write_raster(tmp_path / "d.tif", two_halves_dn(), epsg=4326))
+    assert "UTM zone 33N" in scene.crs_wkt and "warped view" in scene.notes[0]
+    assert 1.5 < scene.pixel_size < 3.5  # 3e-5 degrees at 55 N: 1.9 m by 3.3 m
 
 
 def test_multiband_needs_a_band_choice(tmp_path):
@@ -87,9 +85,9 @@ def test_gdal_errors_reach_the_user_as_input_errors(tmp_path):
     whole = write_raster(tmp_path / "whole.tif", two_halves_dn(512, 512))
     cut = tmp_path / "cut.tif"
     cut.write_bytes(whole.read_bytes()[:len(whole.read_bytes()) // 3])  # header intact, pixels cut off
-    scene = raster.open_scene(cut)
-    with pytest.raises(InputError, match="Cannot read rows"):
-        scene.read_db(0, 400, 512, 50)
+    # GDAL 3.6 (Debian 12) opens it and fails on the rows; GDAL 3.10 (Debian 13) refuses it at open.
+    with pytest.raises(InputError, match="Cannot read rows|Cannot open"):
+        raster.open_scene(cut).read_db(0, 400, 512, 50)
 
 
 def test_unreadable_file_is_refused(tmp_path):

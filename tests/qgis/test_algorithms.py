@@ -20,9 +20,10 @@ def extract(tmp_path, raster, **extra):
     return result, output
 
 
-def test_provider_lists_both_algorithms(provider):
+def test_provider_lists_every_algorithm_with_help(provider):
     ids = {algorithm.id() for algorithm in provider.algorithms()}
-    assert ids == {EXTRACT, EVALUATE, "coastline:trainmodels", "coastline:shorelinechange"}
+    assert ids == {EXTRACT, EVALUATE, "coastline:trainmodels", "coastline:shorelinechange",
+                   "coastline:extractcoastlinesbatch", "coastline:installdependencies", "coastline:checkdevice"}
     assert provider.name() == "SAR Coastline"
     for algorithm in provider.algorithms():
         assert algorithm.shortHelpString()
@@ -88,24 +89,37 @@ def test_evaluate_reprojects_a_prediction_in_another_crs(provider, scene_paths, 
     assert scores["SCORE"] < 0.01
 
 
-def test_evaluate_refuses_a_geographic_reference(provider, scene_paths, tmp_path):
+def test_evaluate_measures_a_geographic_reference_in_its_utm_zone(provider, scene_paths, tmp_path):
+    reference = f"{scene_paths.truth}|layername=coastline"
     geographic = tmp_path / "truth_4326.gpkg"
-    processing.run("native:reprojectlayer", {"INPUT": f"{scene_paths.truth}|layername=coastline",
-                                             "TARGET_CRS": "EPSG:4326", "OUTPUT": str(geographic)})
-    with pytest.raises(QgsProcessingException, match="geographic CRS"):
-        processing.run(EVALUATE, {"PREDICTED": str(geographic), "REFERENCE": str(geographic)})
+    processing.run("native:reprojectlayer", {"INPUT": reference, "TARGET_CRS": "EPSG:4326",
+                                             "OUTPUT": str(geographic)})
+    shifted = tmp_path / "shifted.gpkg"  # 10 m east of the truth: every distance is at most 10 m
+    processing.run("native:translategeometry", {"INPUT": reference, "DELTA_X": 10.0, "OUTPUT": str(shifted)})
+    projected = processing.run(EVALUATE, {"PREDICTED": str(shifted), "REFERENCE": reference})
+    from qgis.core import QgsProcessingFeedback
+
+    class Log(QgsProcessingFeedback):
+        lines = []
+
+        def pushInfo(self, info):  # noqa: N802 (QGIS API)
+            self.lines.append(info)
+
+    log = Log()
+    scores = processing.run(EVALUATE, {"PREDICTED": str(shifted), "REFERENCE": str(geographic)}, feedback=log)
+    assert 5 < scores["SCORE"] == pytest.approx(projected["SCORE"], abs=0.05)
+    assert any("local UTM zone EPSG:32633" in line for line in log.lines)
 
 
 @pytest.mark.parametrize(("name", "make", "message"), [
     ("nocrs", lambda: two_halves_dn(), "no coordinate reference system"),
-    ("geographic", lambda: two_halves_dn(), "geographic CRS"),
     ("threebands", lambda: np.stack([two_halves_dn(), two_halves_dn(seed=1), two_halves_dn()]), "has 3 bands"),
     ("nodata", lambda: np.zeros((128, 128), np.uint16), "only no-data"),
     ("nodatafloat", lambda: np.zeros((128, 128), np.float32), "only no-data"),  # GDAL's min/max used to escape
     ("small", lambda: two_halves_dn(32, 32, coast_col=16), "at least 64 x 64"),
 ])
 def test_bad_rasters_fail_clearly_and_write_nothing(provider, tmp_path, name, make, message):
-    epsg = {"nocrs": None, "geographic": 4326}.get(name, 32633)
+    epsg = {"nocrs": None}.get(name, 32633)
     raster = write_raster(tmp_path / f"{name}.tif", make(), epsg=epsg)
     with pytest.raises(QgsProcessingException, match=message):
         extract(tmp_path, raster)
@@ -150,3 +164,28 @@ def test_models_with_the_classical_method_are_refused_naming_method(provider, tm
     with pytest.raises(QgsProcessingException, match="METHOD 'classical' uses no model.*METHOD 0"):
         extract(tmp_path, write_raster(tmp_path / "halves.tif", two_halves_dn()), MODELS=[str(manifest)])
     assert not (tmp_path / "coast.gpkg").exists()
+
+
+def test_sentinel1_safe_folder_with_an_output_crs(provider, tmp_path):
+    import productdata
+
+    safe = productdata.write_safe(tmp_path, productdata.scene(size=200, seed=3))
+    result, output = extract(tmp_path, safe, OUTPUT_CRS="EPSG:3035", WATER=1)
+    layer = QgsVectorLayer(str(output), "coast")
+    assert layer.isValid() and layer.featureCount() == result["LINE_COUNT"] > 0
+    assert layer.crs().authid() == "EPSG:3035"
+    assert {feature["date"] for feature in layer.getFeatures()} == {productdata.START}
+    assert {feature["scene"] for feature in layer.getFeatures()} == {safe.name.removesuffix(".SAFE") + "_VV"}
+
+
+@pytest.mark.parametrize("extension", [".shp", ".geojson"])
+def test_file_outputs_open_with_their_crs(provider, tmp_path, extension):
+    output = tmp_path / f"coast{extension}"
+    result = processing.run(EXTRACT, {"INPUT": str(write_raster(tmp_path / "halves.tif", two_halves_dn())),
+                                      "METHOD": CLASSICAL, "OUTPUT": str(output)})
+    layer = QgsVectorLayer(str(output), "coast")
+    assert layer.isValid() and layer.featureCount() == result["LINE_COUNT"] == 1
+    assert layer.crs().authid() == "EPSG:32633"
+    if extension == ".shp":
+        written = {path.name for path in tmp_path.iterdir()}
+        assert {f"coast{side}" for side in (".shp", ".shx", ".dbf", ".prj")} <= written

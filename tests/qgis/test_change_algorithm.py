@@ -9,6 +9,7 @@ import numpy as np
 import processing
 import pytest
 from qgis.core import QgsGraduatedSymbolRenderer, QgsProcessingException, QgsVectorLayer
+from qgisbatch import run_batch
 
 CHANGE = "coastline:shorelinechange"
 QGIS_PROCESS = "/usr/bin/qgis_process.bin"
@@ -151,6 +152,5 @@ def test_qgis_process_and_batch_dialog(provider, series, tmp_path, qgis_iface):
     panel.tblParameters.cellWidget(1, panel.parameter_to_column["OUTPUT_TRANSECTS"]).setValue(str(batch_output))
     # files, not temporary layers: a temporary point output loaded here left pytest-qgis waiting at exit
     panel.tblParameters.cellWidget(1, panel.parameter_to_column["OUTPUT_POINTS"]).setValue(str(tmp_path / "p.gpkg"))
-    dialog.runAlgorithm()
+    run_batch(dialog)
     assert QgsVectorLayer(str(batch_output), "t").featureCount() == results["TRANSECT_COUNT"]
-    dialog.close()

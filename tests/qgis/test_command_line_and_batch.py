@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 
 from qgis.core import QgsVectorLayer
+from qgisbatch import run_batch
 
 QGIS_PROCESS = "/usr/bin/qgis_process.bin"
 PROFILE = Path(__file__).resolve().parents[2] / ".qgis-profile"
@@ -48,9 +49,8 @@ def test_batch_dialog_runs_two_rows(provider, scene_paths, tmp_path, qgis_iface)
         panel.wrappers[row][panel.parameter_to_column["MIN_LENGTH"]].setParameterValue(60 + 100 * row, context)
         panel.wrappers[row][panel.parameter_to_column["METHOD"]].setParameterValue(2, context)  # classical
         panel.tblParameters.cellWidget(row + 1, panel.parameter_to_column["OUTPUT"]).setValue(str(output))
-    dialog.runAlgorithm()
+    run_batch(dialog)
     counts = [QgsVectorLayer(str(output), "coast").featureCount() for output in outputs]
     assert all(count > 0 for count in counts)
     assert counts[1] <= counts[0]  # the second row dropped lines shorter than 160 m
-    dialog.close()
 
