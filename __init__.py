@@ -1,29 +1,29 @@
 """SAR Coastline QGIS plugin. QGIS calls classFactory; nothing heavy is imported here."""
 
-import importlib.util
 import os
-import sys
 from pathlib import Path
-
-REQUIRED_MODULES = ("numpy", "scipy", "skimage", "shapely")
 
 
 def _venv_site_packages() -> list[str]:
-    """site-packages of the venv made by `make install` (or named by SAR_COASTLINE_VENV)."""
+    """site-packages of the venv made by `make install` (or named by SAR_COASTLINE_VENV): the developer path."""
     venv = Path(os.environ.get("SAR_COASTLINE_VENV") or Path(__file__).resolve().parent / ".venv")
     return sorted(str(path) for path in venv.glob("lib/python3*/site-packages"))
 
 
-def add_dependency_paths() -> list[str]:
-    """Put the venv's site-packages first (before Debian's dist-packages); return modules still missing."""
-    for site_packages in _venv_site_packages():
-        if site_packages not in sys.path:
-            sys.path.insert(0, site_packages)
-    return [name for name in REQUIRED_MODULES if importlib.util.find_spec(name) is None]
+def add_dependency_paths() -> None:
+    """Before anything imports numpy, torch or scikit-image: put first on sys.path the folder that Install
+    dependencies fills (in the QGIS profile, one per Python version) and, before it, a developer's venv."""
+    from qgis.core import QgsApplication
+
+    from .core.dependencies import add_to_path, deps_folder
+
+    add_to_path(deps_folder(QgsApplication.qgisSettingsDirPath()))
+    for site_packages in reversed(_venv_site_packages()):
+        add_to_path(site_packages)
 
 
 def classFactory(iface):  # noqa: N802 (the name QGIS looks for)
-    missing = add_dependency_paths()
+    add_dependency_paths()
     from .plugin import SarCoastlinePlugin
 
-    return SarCoastlinePlugin(iface, missing)
+    return SarCoastlinePlugin(iface)

@@ -1,19 +1,17 @@
-"""Registers the Processing provider; everything else lives in ui/ and core/."""
+"""Registers the Processing provider and, in the desktop, offers to install missing dependencies once."""
 
-from qgis.core import Qgis, QgsApplication, QgsMessageLog
+from qgis.core import QgsApplication
+from qgis.PyQt.QtCore import QTimer
 
 
 class SarCoastlinePlugin:
-    def __init__(self, iface, missing_modules=()):
+    def __init__(self, iface):
         self.iface = iface
-        self.missing_modules = list(missing_modules)
         self.provider = None
+        self.install_dialog = None
 
-    def initProcessing(self):  # noqa: N802 (QGIS API)
-        if self.missing_modules:
-            QgsMessageLog.logMessage(
-                "SAR Coastline cannot load: missing Python modules " + ", ".join(self.missing_modules)
-                + ". Run `make install` in the plugin folder (see README.md).", "SAR Coastline", Qgis.Critical)
+    def initProcessing(self):  # noqa: N802 (QGIS API; qgis_process calls only this, so no dialog headless)
+        if self.provider is not None:
             return
         from .ui.provider import CoastlineProvider
 
@@ -22,8 +20,23 @@ class SarCoastlinePlugin:
 
     def initGui(self):  # noqa: N802 (QGIS API)
         self.initProcessing()
+        from .core.dependencies import missing_modules
+        from .ui.dependencies_dialog import should_offer
+
+        missing = missing_modules("models")
+        if should_offer(missing):
+            QTimer.singleShot(0, lambda: self.offer_install(missing))  # once QGIS has finished starting
+
+    def offer_install(self, missing):
+        from .ui.dependencies_dialog import offer_install
+
+        if self.provider is not None:  # not unloaded meanwhile
+            self.install_dialog = offer_install(self.iface.mainWindow(), missing)
 
     def unload(self):
+        if self.install_dialog is not None:
+            self.install_dialog.close()
+            self.install_dialog = None
         if self.provider is not None:
             QgsApplication.processingRegistry().removeProvider(self.provider)
             self.provider = None
