@@ -3,12 +3,20 @@
     python -m sar_coastline.training.cli --images a.tif b.tif --lines coast.gpkg --out models/
     python -m sar_coastline.training.cli --images a.tif b.tif --lines a.gpkg b.gpkg:coast --out models/
     python -m sar_coastline.training.cli --generate 8 --out models/    # on generated scenes
+
+On several GPUs or nodes, the same command under torchrun (DDP; --batch-size is the global batch, shared out
+between the processes; rank 0 validates, logs and writes; the output folder must be shared by every node):
+
+    torchrun --nproc_per_node 4 -m sar_coastline.training.cli --generate 8 --out models/
+    torchrun --nnodes 2 --nproc_per_node 8 --rdzv-backend c10d --rdzv-endpoint host:29500 \
+        -m sar_coastline.training.cli --images ... --lines ... --out /shared/models/
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,10 +28,13 @@ from ..core.predict import DEVICES
 from ..core.vector import read_lines
 from ..models.modelfile import NORMALIZATIONS, TRANSFORMS
 from .dataset import CropConfig
-from .loop import TrainConfig, TrainSource, train
+from .loop import TrainConfig, TrainSource, init_distributed, train
 from .presets import ARCHITECTURES, ENCODERS, HEAD_CHOICES, PRESETS, MemberSpec
 
 GENERATED_STYLES = ("rocky", "beach", "estuary", "mixed")
+# Pixel sizes of generated scenes, one per round of the styles: ALOS-2 3 m, Sentinel-1 GRDH 10 m, 20-40 m
+# (GRDM, ScanSAR): one multi-resolution model reads them all at its own crop sides.
+GENERATED_PIXEL_SIZES = (3.0, 10.0, 3.0, 20.0, 3.0, 10.0, 3.0, 40.0)
 TRAINING_SEED_BASE = 1000  # generated training scenes; the accuracy benchmark uses other seeds
 
 
@@ -45,14 +56,16 @@ def choose_members(preset: str, architecture: str | None = None, encoder: str | 
     return tuple(replace(member, **overrides) for member in PRESETS[preset])
 
 
-def generated_sources(count: int, size: int, folder: Path, seed_base: int = TRAINING_SEED_BASE) -> list[TrainSource]:
+def generated_sources(count: int, size: int, folder: Path, seed_base: int = TRAINING_SEED_BASE,
+                      pixel_sizes: Sequence[float] = GENERATED_PIXEL_SIZES) -> list[TrainSource]:
     from ..core.synthetic import generate_scene, write_scene
 
     sources = []
     for index in range(count):
         seed, style = seed_base + index, GENERATED_STYLES[index % len(GENERATED_STYLES)]
-        scene = generate_scene(size, size, seed, style)
-        paths = write_scene(scene, folder, f"train_{style}_{seed}")
+        pixel_size = pixel_sizes[index // len(GENERATED_STYLES) % len(pixel_sizes)]
+        scene = generate_scene(size, size, seed, style, pixel_size)
+        paths = write_scene(scene, folder, f"train_{style}_{seed}_{pixel_size:g}m")
         sources.append(TrainSource(str(paths.image), scene.truth_lines, classes_path=str(paths.labels)))
     return sources
 
@@ -67,6 +80,8 @@ def main(argv=None) -> int:
                              "allowed (one per scene is fine)")
     parser.add_argument("--generate", type=int, default=0, help="train on this many generated scenes instead")
     parser.add_argument("--generated-size", type=int, default=2048)
+    parser.add_argument("--generated-pixel-sizes", type=float, nargs="+", default=GENERATED_PIXEL_SIZES,
+                        help="pixel sizes in m of the generated scenes, one per round of the four styles")
     parser.add_argument("--out", required=True, help="output folder (model files, checkpoints, ensemble.json)")
     parser.add_argument("--preset", choices=list(PRESETS), default="fast")
     parser.add_argument("--architecture", choices=ARCHITECTURES, help="override the preset's architecture")
@@ -87,14 +102,52 @@ def main(argv=None) -> int:
     parser.add_argument("--init", help="start from this model file's weights (fine-tuning); same network and head")
     parser.add_argument("--learning-rate", type=float, help="override the preset's learning rate")
     parser.add_argument("--half", action="store_true", help="store weights as fp16 (half the file size)")
+    parser.add_argument("--accumulation", type=int, default=defaults.accumulation,
+                        help="run each batch as this many parts whose gradients add up (less memory, same batch)")
     args = parser.parse_args(argv)
 
     if not args.generate and not (args.images and args.lines):
         parser.error("give --images and --lines, or --generate N")
+    rank, world = init_distributed(args.device)
+    try:
+        return _train(args, rank, world)
+    finally:
+        if world > 1:
+            import torch.distributed as dist
+
+            dist.destroy_process_group()
+
+
+def _shared_sources(args, out: Path, rank: int, world: int) -> list[TrainSource]:
+    """The training sources, made by rank 0 (generated scenes written once) and sent to the other ranks; an
+    error on rank 0 reaches every rank, so none waits for ever."""
+    sources, failure = None, None
+    if rank == 0:
+        try:
+            if args.generate:
+                sources = generated_sources(args.generate, args.generated_size, out / "generated_scenes",
+                                            pixel_sizes=args.generated_pixel_sizes)
+            else:
+                sources = [TrainSource(image, lines_for(image, args.lines)) for image in args.images]
+        except CoastlineError as error:
+            failure = error
+    if world > 1:
+        import torch.distributed as dist
+
+        shared = [sources, failure]
+        dist.broadcast_object_list(shared, src=0)
+        sources, failure = shared
+    if failure is not None:
+        raise failure
+    return sources
+
+
+def _train(args, rank: int, world: int) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    hooks = RunHooks(log=lambda message: print(message, flush=True),
-                     warn=lambda message: print(f"warning: {message}", file=sys.stderr, flush=True))
+    quiet = rank != 0
+    hooks = RunHooks(log=lambda message: quiet or print(message, flush=True),
+                     warn=lambda message: quiet or print(f"warning: {message}", file=sys.stderr, flush=True))
     try:
         members = choose_members(args.preset, args.architecture, args.encoder, args.head, args.transform,
                                  args.learning_rate or None)
@@ -104,15 +157,14 @@ def main(argv=None) -> int:
                                              normalization=args.normalization,
                                              curriculum_epochs=args.curriculum_epochs),
                              validation_share=args.validation_share, device=args.device, seed=args.seed,
-                             workers=args.workers, half_precision_files=args.half, init_from=args.init)
-        if args.generate:
-            sources = generated_sources(args.generate, args.generated_size, out / "generated_scenes")
-        else:
-            sources = [TrainSource(image, lines_for(image, args.lines)) for image in args.images]
-        result = train(sources, config, out, hooks)
+                             workers=args.workers, half_precision_files=args.half, init_from=args.init,
+                             accumulation=args.accumulation)
+        result = train(_shared_sources(args, out, rank, world), config, out, hooks)
     except CoastlineError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error{f' (rank {rank})' if world > 1 else ''}: {error}", file=sys.stderr)
         return 2
+    if quiet:
+        return 0
     for member in result.members:
         print(f"{member.path}  validation score {member.score}")
     print(result.manifest)

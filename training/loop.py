@@ -1,10 +1,15 @@
 """The training loop (mission step 4): train each member, validate every epoch on the coastline metric with
 the real inference engine, keep the best checkpoint, resume, and write self-describing model files plus an
 ensemble manifest weighted by the members' validation scores.
+
+Under torchrun (the command line calls `init_distributed`) the loop runs data-parallel: each rank trains on its
+share of every global batch, DistributedDataParallel averages the gradients, and only rank 0 validates, logs and
+writes files. The output folder must then be one that every rank sees (a shared file system across nodes).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import math
@@ -48,6 +53,7 @@ class TrainConfig:
     half_precision_files: bool = False
     ema_decay: float = 0.99  # validated and saved weights are this running average: steadier than the last step
     init_from: str | None = None  # a model file to start from (fine-tuning); it must match the member's network
+    accumulation: int = 1  # each batch runs as this many parts whose gradients add up (less memory, same recipe)
 
     def __post_init__(self):
         # Refused here, before scenes are read: MemberSpec checks its own names.
@@ -55,7 +61,7 @@ class TrainConfig:
             raise InputError("No model to train: give at least one member.")
         if self.device not in DEVICES:
             raise InputError(f"Unknown device '{self.device}'. Choose one of: {', '.join(DEVICES)}.")
-        for name in ("epochs", "steps_per_epoch", "batch_size"):
+        for name in ("epochs", "steps_per_epoch", "batch_size", "accumulation"):
             if getattr(self, name) < 1:
                 raise InputError(f"{name} must be at least 1, not {getattr(self, name)}.")
 
@@ -91,6 +97,73 @@ class MemberResult:
 class TrainResult:
     members: list[MemberResult]
     manifest: Path
+
+
+def init_distributed(device: str) -> tuple[int, int]:
+    """Join torchrun's process group when the environment names one (WORLD_SIZE > 1): NCCL when training on
+    GPUs (each rank on its LOCAL_RANK's GPU), gloo on CPUs. Returns (rank, world size); (0, 1) without torchrun."""
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return 0, 1
+    import torch
+    import torch.distributed as dist
+
+    if not dist.is_initialized():
+        on_gpu = device in ("auto", "cuda") and torch.cuda.is_available()
+        if on_gpu:
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+        # Ranks wait for rank 0 while it validates: allow for long validations.
+        dist.init_process_group("nccl" if on_gpu else "gloo", timeout=datetime.timedelta(hours=2))
+    return dist.get_rank(), dist.get_world_size()
+
+
+def distributed_rank() -> tuple[int, int]:
+    """(rank, world size) of this process when a process group is up, else (0, 1)."""
+    try:
+        import torch.distributed as dist
+    except ImportError:
+        return 0, 1
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def _barrier() -> None:
+    if distributed_rank()[1] > 1:
+        import torch.distributed as dist
+
+        dist.barrier()
+
+
+def _rank_zero_first(call):
+    """`call()` on rank 0, then on the other ranks once it succeeded there; rank 0's error reaches every rank, so
+    none waits for ever."""
+    rank, world = distributed_rank()
+    if world == 1:
+        return call()
+    import torch.distributed as dist
+
+    result, failure = None, [None]
+    if rank == 0:
+        try:
+            result = call()
+        except CoastlineError as error:
+            failure[0] = error
+    dist.broadcast_object_list(failure, src=0)
+    if failure[0] is not None:
+        raise failure[0]
+    return result if rank == 0 else call()
+
+
+def _global_mean(value: float) -> float:
+    """The mean of `value` over the ranks (the value itself in a single process)."""
+    if distributed_rank()[1] == 1:
+        return value
+    import torch
+    import torch.distributed as dist
+
+    total = torch.tensor([value], dtype=torch.float64, device="cuda" if dist.get_backend() == "nccl" else "cpu")
+    dist.all_reduce(total)
+    return float(total.item()) / dist.get_world_size()
 
 
 def _clip_lines(lines: list[np.ndarray], bounds: tuple[float, float, float, float]) -> list[np.ndarray]:
@@ -174,13 +247,13 @@ def _validation_scene(scene: Scene, truth: list[np.ndarray], hooks: RunHooks) ->
 
 
 def member_meta(spec: MemberSpec, crop: CropConfig, score: float | None, provenance: dict,
-                pixel_size_m: float | None = None) -> ModelMeta:
+                pixel_size_m: float | None = None, pixel_size_range_m: tuple[float, float] | None = None) -> ModelMeta:
     return ModelMeta(architecture=spec.architecture, encoder=spec.encoder, head=spec.head,
                      classes=HEADS[spec.head], input_transform=spec.input_transform,
                      db_window=crop.augment.db_window, model_side=crop.model_side, crop_range=crop.crop_range,
                      validation_score=score, provenance={**provenance, "loss": spec.training_loss},
                      normalization=crop.normalization,
-                     pixel_size_m=pixel_size_m)
+                     pixel_size_m=pixel_size_m, pixel_size_range_m=pixel_size_range_m)
 
 
 def validation_config(meta: ModelMeta, device: str) -> ExtractConfig:
@@ -254,16 +327,21 @@ def _start_weights(path: str, meta: ModelMeta):
 
 
 class EpochSamples:
-    """Index dataset over the crop sampler, so a DataLoader can run it in worker processes."""
+    """Index dataset over the crop sampler, so a DataLoader can run it in worker processes. With several ranks
+    each takes its slice of every global batch: rank r of w gets samples r*b .. (r+1)*b - 1 of each batch of
+    w*b (b = `local_batch`), so the ranks together see exactly the single-process schedule."""
 
-    def __init__(self, sampler: CropSampler, epoch: int, count: int):
-        self.sampler, self.epoch, self.count = sampler, epoch, count
+    def __init__(self, sampler: CropSampler, epoch: int, count: int, local_batch: int = 1, rank: int = 0,
+                 world: int = 1):
+        self.sampler, self.epoch, self.count, self.local_batch, self.rank, self.world = (
+            sampler, epoch, count, local_batch, rank, world)
 
     def __len__(self):
         return self.count
 
     def __getitem__(self, index):
-        return self.sampler.sample(self.epoch, index)
+        step, offset = divmod(index, self.local_batch)
+        return self.sampler.sample(self.epoch, (step * self.world + self.rank) * self.local_batch + offset)
 
 
 class AccumulatingStep:
@@ -274,13 +352,14 @@ class AccumulatingStep:
     Dice is taken per part). The split is kept for the following steps.
     """
 
-    def __init__(self, network, optimizer, loss_function, device: str, log: Callable[[str], None]):
+    def __init__(self, network, optimizer, loss_function, device: str, log: Callable[[str], None],
+                 micro_batches: int = 1):
         import torch
 
         self.network, self.optimizer, self.loss_function, self.device, self.log = (
             network, optimizer, loss_function, device, log)
         self.autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device == "cuda")
-        self.micro_batches = 1
+        self.micro_batches = micro_batches
 
     def __call__(self, inputs, target) -> float:
         """Train on one batch; returns its loss."""
@@ -299,13 +378,17 @@ class AccumulatingStep:
     def _accumulate(self, inputs, target) -> float:
         self.optimizer.zero_grad(set_to_none=True)
         total = 0.0
-        for part_inputs, part_target in zip(inputs.tensor_split(self.micro_batches),
-                                            target.tensor_split(self.micro_batches)):
+        parts = list(zip(inputs.tensor_split(self.micro_batches), target.tensor_split(self.micro_batches)))
+        for index, (part_inputs, part_target) in enumerate(parts):
             share = len(part_inputs) / len(inputs)
-            with self.autocast:
-                logits = self.network(part_inputs.to(self.device))
-            loss = self.loss_function(logits.float(), part_target.to(self.device))
-            (loss * share).backward()
+            # Under DDP the gradients are averaged over the ranks once per step, on the last part: ranks that split
+            # their batch differently (after an out-of-memory) still meet in the same collectives.
+            last = index == len(parts) - 1
+            with contextlib.nullcontext() if last or not hasattr(self.network, "no_sync") else self.network.no_sync():
+                with self.autocast:
+                    logits = self.network(part_inputs.to(self.device))
+                loss = self.loss_function(logits.float(), part_target.to(self.device))
+                (loss * share).backward()
             total += loss.item() * share
         return total
 
@@ -326,17 +409,24 @@ class AccumulatingStep:
 
 def train_member(spec: MemberSpec, sampler: CropSampler, validation: Sequence[ValidationScene],
                  config: TrainConfig, folder: Path, provenance: dict, hooks: RunHooks) -> MemberResult:
-    """Train one member; `hooks` progress runs 0..100 over this member."""
+    """Train one member; `hooks` progress runs 0..100 over this member. Under torchrun every rank calls it; rank 0
+    alone validates and writes the model file and checkpoints."""
     import torch
 
     from ..core.predict import pick_device
 
+    rank, world = distributed_rank()
+    if config.batch_size % (world * config.accumulation):
+        raise InputError(f"The batch size {config.batch_size} must be a multiple of the number of processes "
+                         f"({world}) times the accumulation ({config.accumulation}): each takes an equal share.")
+    local_batch = config.batch_size // world
     device = pick_device(config.device, hooks.log)
     torch.manual_seed(config.seed)
-    pixel_size = float(np.median([scene.scene.pixel_size for scene in sampler.scenes]))
+    pixel_sizes = [scene.scene.pixel_size for scene in sampler.scenes]
+    pixel_size_range = (float(min(pixel_sizes)), float(max(pixel_sizes)))
 
     def meta_with(score):
-        return member_meta(spec, config.crop, score, provenance, pixel_size)
+        return member_meta(spec, config.crop, score, provenance, float(np.median(pixel_sizes)), pixel_size_range)
 
     meta = meta_with(None)
     network = create_model(meta).to(device)
@@ -355,7 +445,12 @@ def train_member(spec: MemberSpec, sampler: CropSampler, validation: Sequence[Va
     # Cosine decay per step: the noisy per-epoch validation score does not drive the learning rate. In closed form
     # over this run's steps, so a run resumed with more epochs follows the longer schedule.
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, cosine)
-    step = AccumulatingStep(network, optimizer, make_loss(spec), device, hooks.log)
+    trained = network
+    if world > 1:  # gradients averaged over the ranks; the parameters start as rank 0's
+        trained = torch.nn.parallel.DistributedDataParallel(
+            network, device_ids=[torch.cuda.current_device()] if device == "cuda" else None)
+        hooks.log(f"{spec.name}: {world} processes, each {local_batch} of every batch of {config.batch_size}.")
+    step = AccumulatingStep(trained, optimizer, make_loss(spec), device, hooks.log, config.accumulation)
     modules = {"network": network, "averaged": averaged}
     checkpoint_path = folder / f"{spec.name}{CHECKPOINT_SUFFIX}"
     model_path = folder / f"{spec.name}.safetensors"
@@ -366,6 +461,14 @@ def train_member(spec: MemberSpec, sampler: CropSampler, validation: Sequence[Va
         for group, base_rate in zip(optimizer.param_groups, scheduler.base_lrs):  # this run's schedule from now on
             group["lr"] = base_rate * cosine(scheduler.last_epoch)
         hooks.log(f"{spec.name}: resumed from the checkpoint after epoch {start_epoch}.")
+    if world > 1:
+        import torch.distributed as dist
+
+        starts = [None] * world
+        dist.all_gather_object(starts, start_epoch)
+        if len(set(starts)) > 1:
+            raise InputError(f"The processes found different checkpoints in {folder} (epochs {starts}): the output "
+                             "folder must be one folder that every process sees (a shared file system).")
 
     def save_checkpoint(epoch: int) -> None:
         write_checkpoint(checkpoint_path, modules, optimizer, scheduler,
@@ -379,8 +482,8 @@ def train_member(spec: MemberSpec, sampler: CropSampler, validation: Sequence[Va
         for epoch in range(start_epoch, config.epochs):
             started = time.perf_counter()
             loader = torch.utils.data.DataLoader(
-                EpochSamples(sampler, epoch, config.steps_per_epoch * config.batch_size),
-                batch_size=config.batch_size, num_workers=config.workers,
+                EpochSamples(sampler, epoch, config.steps_per_epoch * local_batch, local_batch, rank, world),
+                batch_size=local_batch, num_workers=config.workers,
                 collate_fn=lambda samples: to_tensors(samples, spec.head, spec.input_transform,
                                                       config.crop.augment.db_window))
             losses = []
@@ -390,24 +493,29 @@ def train_member(spec: MemberSpec, sampler: CropSampler, validation: Sequence[Va
                 scheduler.step()
                 averaged.update_parameters(network)
                 hooks.progress(100 * (epoch + (index + 1) / config.steps_per_epoch) / config.epochs)
-            score = validate(averaged.module, meta, validation, device, hooks) if validation else float(np.mean(losses))
+            loss = _global_mean(float(np.mean(losses)))  # the whole batch's loss, as one process computes it
+            if rank != 0:
+                continue
+            score = validate(averaged.module, meta, validation, device, hooks) if validation else loss
             improved = best is None or score < best
             if improved:
                 best = score
                 save_model(model_path, averaged.module, meta_with(score if validation else None),
                            config.half_precision_files)
-            history.append({"epoch": epoch + 1, "loss": round(float(np.mean(losses)), 5), "score": round(score, 3),
+            history.append({"epoch": epoch + 1, "loss": round(loss, 5), "score": round(score, 3),
                             "lr": optimizer.param_groups[0]["lr"], "seconds": round(time.perf_counter() - started, 1)})
             save_checkpoint(epoch + 1)
             label = "validation score" if validation else "loss (no validation scene)"
-            hooks.log(f"{spec.name} epoch {epoch + 1}/{config.epochs}: loss {np.mean(losses):.4f}, {label} "
+            hooks.log(f"{spec.name} epoch {epoch + 1}/{config.epochs}: loss {loss:.4f}, {label} "
                       f"{score:.2f}{' (best, saved)' if improved else ''}")
     except Cancelled:
-        save_checkpoint(epoch)
-        if not model_path.exists():
-            save_model(model_path, averaged.module, meta_with(None), config.half_precision_files)
+        if rank == 0:
+            save_checkpoint(epoch)
+            if not model_path.exists():
+                save_model(model_path, averaged.module, meta_with(None), config.half_precision_files)
         raise Cancelled(f"Training cancelled in epoch {epoch + 1}; the checkpoint {checkpoint_path.name} and the "
                         f"model {model_path.name} were saved. Run again to resume.") from None
+    _barrier()  # the other ranks wait for rank 0's last validation and files
     return MemberResult(model_path, best if validation else None, history)
 
 
@@ -418,9 +526,14 @@ def train(sources: Sequence[TrainSource], config: TrainConfig, output_folder: st
     import torch
 
     hooks = as_hooks(hooks)
+    rank, _world = distributed_rank()
+    if rank != 0:  # one log and one set of files: rank 0's
+        hooks = RunHooks(cancel=hooks.cancel)
     folder = Path(output_folder)
     folder.mkdir(parents=True, exist_ok=True)
-    train_scenes, validation = prepare_scenes(sources, config.validation_share, hooks, folder / "labels")
+    # Rank 0 writes the label rasters first; the others reuse them.
+    train_scenes, validation = _rank_zero_first(
+        lambda: prepare_scenes(sources, config.validation_share, hooks, folder / "labels"))
     if not validation:
         hooks.log("No validation scene: the best checkpoint is chosen by training loss; set a validation share > 0.")
     sampler = CropSampler(train_scenes, config.crop, config.seed)
@@ -436,6 +549,7 @@ def train(sources: Sequence[TrainSource], config: TrainConfig, output_folder: st
                                     hooks.span(100 * index / count, 100 * (index + 1) / count)))
     # The paper weighs members by validation score; lower is better, so weight = 1 / score.
     weights = [1.0 / max(result.score, 1e-3) if result.score is not None else 1.0 for result in results]
-    manifest = write_manifest(folder / "ensemble.json", [(str(result.path), weight)
-                                                          for result, weight in zip(results, weights)])
+    manifest = folder / "ensemble.json"
+    if rank == 0:
+        manifest = write_manifest(manifest, [(str(result.path), weight) for result, weight in zip(results, weights)])
     return TrainResult(results, manifest)
