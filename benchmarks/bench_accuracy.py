@@ -1,11 +1,14 @@
 """make bench-accuracy: the methods' accuracy on a fixed held-out set of generated scenes.
 
 Seeds 5000+ (training uses 1000+): straight beaches, rocky headlands and bays, estuaries with islands and
-channels, coasts in every direction, no-data, lakes, wind-roughened sea; 3 m (ALOS-2-like) and 10 m
-(Sentinel-1-like) pixels. The truth is the sea's water line at acquisition, lakes excluded (what the image
-shows, docs/mission.md); each method is also scored against the datum line, a tide offset away and invisible
-in the image (the "datum" column: a floor, not a target), beside the tide prior (the water line moved a fixed
-2 px seaward: what knowing the generator's typical tide is worth on the datum score).
+channels, coasts in every direction, no-data, lakes; co- and cross-pol looks, incidence trends, wind and
+current fronts, slicks, ships, surf, urban blocks, radar-dark land, layover and shadow (drawn per scene, listed
+per scene); 3 m (ALOS-2-like), 10 m (Sentinel-1 GRDH-like), 20 m and 40 m (GRDM, ScanSAR-like) pixels, with
+ground features the same size in metres at every pixel size. The truth is the sea's water line at
+acquisition, lakes excluded (what the image shows, docs/mission.md); each method is also scored against the
+datum line, a tide offset away and invisible in the image (the "datum" column: a floor, not a target), beside
+the tide prior (the water line moved a fixed 2 px seaward: what knowing the generator's typical tide is worth
+on the datum score).
 
 Per scene and method: score, median, p90, miss rate, false coast, symmetric distance, datum score. Last, one
 JSON line: per method `score_m`, `false_km_per_scene`, `miss_rate`, `datum_m`, and `default`, the method
@@ -18,6 +21,7 @@ import argparse
 import json
 import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -41,8 +45,8 @@ SCENES = (
     ("mixed", 5008, 2048, 2048, 3.0),
     ("beach", 5009, 1536, 1536, 10.0),
     ("rocky", 5010, 1536, 1536, 10.0),
-    ("estuary", 5011, 1536, 1536, 10.0),
-    ("mixed", 5012, 1536, 1536, 10.0),
+    ("estuary", 5011, 1536, 1536, 20.0),
+    ("mixed", 5012, 1536, 1536, 40.0),
 )
 BENCHMARK_SEED_BASE = 5000
 MAX_TRAINING_SCENES = 100  # make train-default generates fewer
@@ -50,6 +54,8 @@ MAX_TRAINING_SCENES = 100  # make train-default generates fewer
 # scenes (seeds 1000-1035, shifts of 0-7 px tried by benchmarks/tide_prior.py).
 TIDE_PRIOR_PX = 2
 TIDE_PRIOR = f"water line + {TIDE_PRIOR_PX} px"
+# What `make train-paper` writes: the paper method is scored with the paper's own ensemble when it exists.
+PAPER_ENSEMBLE = Path(__file__).resolve().parent.parent / ".train-paper" / "ensemble.json"
 FIGURES = ("score", "median", "p90", "miss_rate", "false_coast_m", "symmetric_m", "datum")
 
 
@@ -57,6 +63,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", nargs="*", default=(), help="model files or a manifest (default: bundled)")
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--paper-models", nargs="*",
+                        help=f"models for the paper method (default: {PAPER_ENSEMBLE.parent.name}/ensemble.json from "
+                             "make train-paper when it exists, else --models)")
     parser.add_argument("--scenes", type=int, default=len(SCENES), help="use the first N scenes")
     parser.add_argument("--seed-base", type=int, default=BENCHMARK_SEED_BASE,
                         help="the same styles and sizes with seeds BASE+1..BASE+8: a second held-out set (e.g. 3000) "
@@ -72,6 +81,10 @@ def main() -> None:
            for _, seed, *_size in SCENES):
         parser.error(f"--seed-base {args.seed_base} would reuse training seeds ({TRAINING_SEED_BASE}+).")
     models = tuple(args.models)
+    paper_models = tuple(args.paper_models) if args.paper_models else (
+        (str(PAPER_ENSEMBLE),) if PAPER_ENSEMBLE.exists() else models)
+    if PAPER in args.methods:
+        print(f"Paper method models: {', '.join(paper_models) or 'the bundled default'}.")
     methods = list(args.methods)
     if not models and not DEFAULT_MODEL.exists() and methods != [CLASSICAL]:
         print("No default model installed (models/default/ensemble.json): only the classical method runs.")
@@ -88,8 +101,8 @@ def main() -> None:
                          **evaluate(tide_prior, scene.truth_lines)[0].as_dict(),
                          "datum": evaluate(tide_prior, scene.datum_lines)[0].score, "seconds": 0.0})
             for method in methods:
-                config = ExtractConfig(method=method, models=models, inference=InferenceConfig(device=args.device),
-                                       water=args.water)
+                config = ExtractConfig(method=method, models=paper_models if method == PAPER else models,
+                                       inference=InferenceConfig(device=args.device), water=args.water)
                 started = time.perf_counter()
                 result = extract(str(paths.image), config)
                 seconds = time.perf_counter() - started
@@ -97,7 +110,7 @@ def main() -> None:
                 rows.append({"scene": name, "kind": scene.style, "method": method,
                              **evaluate(lines, scene.truth_lines)[0].as_dict(),
                              "datum": evaluate(lines, scene.datum_lines)[0].score, "seconds": seconds})
-            print(f"{name} (tide {scene.tide_m:+.1f} m): " + ", ".join(
+            print(f"{name} ({', '.join(scene.effects)}; tide {scene.tide_m:+.1f} m): " + ", ".join(
                 f"{row['method']} {row['score']:.2f}" for row in rows if row["scene"] == name), flush=True)
     print()
     header = f"{'scene':>18} | {'method':>18} | " + " | ".join(f"{name:>13}" for name in FIGURES) + " | seconds"

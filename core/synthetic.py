@@ -11,8 +11,11 @@ shores left out). The datum line of the sea, a tide offset away and not visible 
 truth, with the scene's mean tide offset.
 
 Radiometry in sigma0 dB: dark sea with wind-roughened patches, textured land with bright point scatterers,
-an intermediate intertidal strip; a per-scene gain, contrast and number of looks; multiplicative Gamma
-speckle; DN = amplitude calibrated with CF -83 dB; 0 = no data (swath edges, holes).
+an intermediate intertidal strip; a co- or cross-pol look with a noise floor; an incidence trend across the
+swath and, drawn per scene, wind and current fronts, slicks, ships, surf, urban double bounce, radar-dark land,
+layover and shadow (see `_radiometry`); a per-scene gain, contrast and number of looks (more at coarser
+pixels); multiplicative Gamma speckle; DN = amplitude calibrated with CF -83 dB; 0 = no data (swath edges,
+holes). Ground features keep their size in metres at every pixel size (3 m ALOS-2 to 40 m Sentinel-1 GRDM).
 """
 
 from __future__ import annotations
@@ -31,7 +34,8 @@ from .vector import split_at
 
 STYLES = ("beach", "rocky", "estuary", "mixed")
 CRS_EPSG = 32633
-MIN_REGION_PX = 200
+MIN_REGION_PX = 200  # at 3 m pixels; the same ground area at other pixel sizes
+REFERENCE_PIXEL_M = 3.0  # ALOS-2 strip-map pixels: the scale at which the coast shapes were designed
 MIN_LINE_M = 30.0
 
 
@@ -47,6 +51,9 @@ class SyntheticScene:
     crs_wkt: str
     style: str
     seed: int
+    polarisation: str = "co"  # "co" (VV, HH) or "cross" (VH, HV) look
+    effects: tuple[str, ...] = ()  # the radiometric effects drawn for this scene (see _radiometry)
+    looks: float = 1.0  # equivalent number of looks of the speckle
 
 
 @dataclass(frozen=True)
@@ -77,15 +84,18 @@ def _upsample(field: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return ndimage.zoom(field, zoom, order=1, mode="nearest", grid_mode=True)[:shape[0], :shape[1]]
 
 
-def _land_field(rng: np.random.Generator, shape: tuple[int, int], style: str) -> np.ndarray:
-    """A field at 1/8 resolution whose positive part is land."""
-    coarse = (max(8, shape[0] // 8), max(8, shape[1] // 8))
+def _land_field(rng: np.random.Generator, shape: tuple[int, int], style: str, ground: float) -> np.ndarray:
+    """A field at a coarse resolution (1/8 at 3 m pixels) whose positive part is land; `ground` is the pixel size
+    over REFERENCE_PIXEL_M: coarser pixels see the same ground features smaller."""
+    divisor = max(1, round(8 / ground))
+    coarse = (max(8, shape[0] // divisor), max(8, shape[1] // divisor))
     rows, cols = np.mgrid[0:coarse[0], 0:coarse[1]].astype(np.float32)
     angle = rng.uniform(0, 2 * np.pi)
     along = cols * np.cos(angle) + rows * np.sin(angle)
     ramp = 2.0 * (along - along.min()) / max(float(np.ptp(along)), 1e-9) - 1.0
     ramp -= rng.uniform(-0.25, 0.25)  # where the coast crosses the scene
-    scale = max(coarse) / 64.0  # octave sizes grow with the scene so coasts look alike at any size
+    # octave sizes grow with the scene so coasts look alike at any size, and shrink with coarser pixels
+    scale = max(shape) / (64.0 * ground * divisor)
     roughness = {"beach": (0.15, 0.04), "rocky": (0.35, 0.18), "estuary": (0.25, 0.08)}[style]
     field = ramp + roughness[0] * _smooth_noise(rng, coarse, 6 * scale) + roughness[1] * _smooth_noise(
         rng, coarse, 1.5 * scale)
@@ -173,37 +183,147 @@ def _sea(water: np.ndarray) -> np.ndarray:
     return is_sea[bodies]
 
 
+def _ground_cells(pixels: int, ground: float, per_cell_px: float) -> int:
+    """Cells of a noise grid whose cell covers the same ground at any pixel size (at least 8)."""
+    return max(8, round(pixels * ground / per_cell_px))
+
+
+def _patches(rng: np.random.Generator, shape: tuple[int, int], ground: float, per_cell_px: float,
+             share: float) -> np.ndarray:
+    """Smooth blobs covering about `share` of the scene, their size fixed on the ground."""
+    cells = (_ground_cells(shape[0], ground, per_cell_px), _ground_cells(shape[1], ground, per_cell_px))
+    field = _upsample(_smooth_noise(rng, cells, 1.5), shape)
+    return field > np.quantile(field, 1.0 - share)
+
+
+def _near(mask: np.ndarray, pixels: float) -> np.ndarray:
+    """Pixels within `pixels` of `mask` (and `mask` itself)."""
+    return ndimage.distance_transform_edt(~mask) <= pixels
+
+
+def _radiometry(rng: np.random.Generator, shape: tuple[int, int], pixel_size: float, kind: str,
+                visible: np.ndarray, between: np.ndarray, signed: np.ndarray,
+                sea: np.ndarray) -> tuple[np.ndarray, str, tuple[str, ...]]:
+    """sigma0 dB before speckle, the polarisation and the effects drawn for this scene.
+
+    Co-pol: brighter, wind-sensitive sea; cross-pol: a sea near the noise floor and darker land. Effects,
+    each drawn with its own probability: an incidence-angle trend across the swath, wind and current fronts,
+    slicks and ships in the sea, surf, bright urban blocks, radar-dark land (dry sand, tarmac, mudflats, calm
+    ponds), layover and shadow on steep coasts. Sizes are on the ground: coarser pixels see them smaller.
+    """
+    height, width = shape
+    ground = pixel_size / REFERENCE_PIXEL_M
+    polarisation = "cross" if rng.random() < 0.35 else "co"
+    effects = [polarisation + "-pol", "incidence"]
+    if polarisation == "co":
+        sea_base, wind_db, land_base, intertidal_db = (rng.uniform(-24, -14), rng.uniform(6, 10),
+                                                       rng.uniform(-11, -4), rng.uniform(-19, -12))
+        noise_floor_db = rng.uniform(-27, -22)
+    else:
+        sea_base, wind_db, land_base, intertidal_db = (rng.uniform(-31, -25), rng.uniform(2, 5),
+                                                       rng.uniform(-19, -12), rng.uniform(-26, -20))
+        noise_floor_db = rng.uniform(-30, -25)
+    wind = np.clip(_upsample(_smooth_noise(rng, (_ground_cells(height, ground, 64), _ground_cells(
+        width, ground, 64)), 2), shape), 0, None) ** 2 / 4
+    sea_db = sea_base + wind_db * wind
+    land_db = land_base + 2.0 * _upsample(_smooth_noise(rng, (_ground_cells(height, ground, 16), _ground_cells(
+        width, ground, 16)), 1.5), shape)
+    scatterers = rng.random(shape) < 2e-4 * min(ground * ground, 25.0)
+    if ground < 2:  # a bright target spans a few pixels at 3 m, one at 10 m and coarser
+        scatterers = ndimage.binary_dilation(scatterers)
+    land_db = land_db + scatterers * rng.uniform(10, 20)
+
+    # Incidence angle falls off across the swath, the sea more than land (a few dB over a Sentinel-1 swath).
+    across_km = (np.arange(width if rng.random() < 0.5 else height) - 0.5 * max(shape)) * pixel_size / 1000
+    slope = rng.uniform(0.02, 0.06) * rng.choice((-1.0, 1.0))
+    trend = (slope * across_km)[None, :] if across_km.size == width else (slope * across_km)[:, None]
+    sea_db = sea_db - trend
+    land_db = land_db - 0.3 * trend
+    if rng.random() < 0.25:  # a wind front: the sea brighter on one side of a straight, soft edge
+        effects.append("wind front")
+        rows, cols = np.mgrid[0:height, 0:width].astype(np.float32)
+        angle = rng.uniform(0, np.pi)
+        across = cols * np.cos(angle) + rows * np.sin(angle)
+        edge = rng.uniform(np.percentile(across, 20), np.percentile(across, 80))
+        sea_db = sea_db + rng.uniform(3, 7) * 0.5 * (1 + np.tanh((across - edge) * ground / 40))
+    if rng.random() < 0.2:  # a current front: a thin bright ribbon
+        effects.append("current front")
+        field = _upsample(_smooth_noise(rng, (_ground_cells(height, ground, 128), _ground_cells(
+            width, ground, 128)), 1.5), shape)
+        sea_db = sea_db + rng.uniform(3, 6) * (np.abs(field) < 0.04)
+    if rng.random() < 0.3:  # slicks (natural films, oil): dark, smooth patches
+        effects.append("slicks")
+        sea_db = sea_db - rng.uniform(5, 9) * _patches(rng, shape, ground, 96, rng.uniform(0.03, 0.1))
+    if rng.random() < 0.5:  # ships: bright points off the coast
+        effects.append("ships")
+        offshore = np.flatnonzero((sea & (signed < -60 / pixel_size)).ravel())
+        count = min(offshore.size, int(rng.integers(3, 30)))
+        ships = np.zeros(height * width, bool)
+        ships[rng.choice(offshore, count, replace=False)] = True
+        ships = ships.reshape(shape)
+        if ground < 2:
+            ships = ndimage.binary_dilation(ships, np.ones((2, 3), bool))
+        sea_db = np.where(ships, rng.uniform(5, 15), sea_db)
+    water_line = visible ^ ndimage.binary_erosion(visible)
+    if kind == "beach" and rng.random() < 0.35:  # surf: breaking waves just off the beach
+        effects.append("surf")
+        width_m = rng.uniform(10, 40)
+        surf = _near(water_line, max(1.0, width_m / pixel_size)) & ~visible
+        sea_db = sea_db + rng.uniform(3, 7) * min(1.0, width_m / pixel_size) * surf
+    if rng.random() < 0.4:  # towns and harbours: bright double bounce near the coast
+        effects.append("urban")
+        urban = _patches(rng, shape, ground, 48, rng.uniform(0.02, 0.08)) & _near(water_line, 1500 / pixel_size)
+        land_db = np.where(urban, land_db + rng.uniform(6, 12), land_db)
+    if rng.random() < 0.4:  # radar-dark land: dry sand, tarmac, exposed mud, calm ponds in fields
+        effects.append("dark land")
+        dark = _patches(rng, shape, ground, 48, rng.uniform(0.03, 0.12))
+        land_db = np.where(dark, sea_base + rng.uniform(0, 5) + 0.2 * (land_db - land_base), land_db)
+    if kind == "rocky" and rng.random() < 0.6:  # steep coasts: layover faces the sensor, shadow faces away
+        effects.append("layover and shadow")
+        look = rng.uniform(0, 2 * np.pi)
+        grad_rows, grad_cols = np.gradient(ndimage.gaussian_filter(signed, 2.0))
+        facing = grad_cols * np.cos(look) + grad_rows * np.sin(look)
+        strip = visible & _near(water_line, max(1.0, rng.uniform(10, 40) / pixel_size))
+        land_db = np.where(strip & (facing < -0.3), land_db + rng.uniform(4, 8), land_db)
+        land_db = np.where(strip & (facing > 0.3), noise_floor_db + rng.uniform(0, 3), land_db)
+    db = np.where(visible, land_db, np.where(between, intertidal_db, sea_db))
+    db = 10 * np.log10(np.power(10.0, db / 10) + 10 ** (noise_floor_db / 10))  # the sensor's noise floor
+    return db.astype(np.float32), polarisation, tuple(effects)
+
+
 def generate_scene(width: int, height: int, seed: int, style: str = "mixed",
-                   pixel_size: float = 3.0) -> SyntheticScene:
+                   pixel_size: float = REFERENCE_PIXEL_M) -> SyntheticScene:
+    """A scene of `pixel_size` m pixels; ground features keep their size, so a 10 m scene shows coasts about
+    three times smaller in pixels than a 3 m one, with more looks per pixel (multilooked, as GRD products)."""
     if style not in STYLES:
         raise ValueError(f"Unknown style '{style}'. Choose one of: {', '.join(STYLES)}.")
+    if pixel_size <= 0:
+        raise ValueError(f"pixel_size must be positive, got {pixel_size}.")
     rng = np.random.default_rng(seed)
     shape = (height, width)
+    ground = pixel_size / REFERENCE_PIXEL_M
     kind = str(rng.choice(STYLES[:3])) if style == "mixed" else style
-    land = _upsample(_land_field(rng, shape, kind), shape) > 0
-    land = remove_small_regions(land, MIN_REGION_PX)
-    land = ~remove_small_regions(~land, MIN_REGION_PX)
+    land = _upsample(_land_field(rng, shape, kind, ground), shape) > 0
+    min_region = max(4, round(MIN_REGION_PX / ground**2))
+    land = remove_small_regions(land, min_region)
+    land = ~remove_small_regions(~land, min_region)
     if land.all() or not land.any():  # every scene has both sea and land
         land[:, : width // 2] = False
         land[:, width // 2:] = True
     signed = ndimage.distance_transform_edt(land) - ndimage.distance_transform_edt(~land)
     tide_sign = 1.0 if rng.random() < 0.8 else -1.0
     tide = tide_sign * (2.0 + 8.0 * (0.5 + 0.5 * np.tanh(_upsample(_smooth_noise(rng, (16, 16), 3), shape))))
+    tide /= ground  # 6-30 m on the ground
     visible = signed > tide
     nodata = _nodata_mask(rng, shape)
+    sea_at_acquisition = _sea(~visible)
 
-    sea_db = rng.uniform(-24, -14) + rng.uniform(6, 10) * np.clip(
-        _upsample(_smooth_noise(rng, (max(8, height // 64), max(8, width // 64)), 2), shape), 0, None) ** 2 / 4
-    land_db = rng.uniform(-11, -4) + 2.0 * _upsample(_smooth_noise(rng, (max(8, height // 16), max(8, width // 16)),
-                                                                     1.5), shape)
-    scatterers = ndimage.binary_dilation(rng.random(shape) < 2e-4)
-    land_db = land_db + scatterers * rng.uniform(10, 20)
-    intertidal_db = rng.uniform(-19, -12)
     between = (signed > min(0.0, float(tide.min()))) & ~visible & (np.abs(signed) <= np.abs(tide) + 0.5)
-    db = np.where(visible, land_db, np.where(between, intertidal_db, sea_db)).astype(np.float32)
+    db, polarisation, effects = _radiometry(rng, shape, pixel_size, kind, visible, between, signed,
+                                            sea_at_acquisition)
     median = float(np.median(db))
     db = median + (db - median) * rng.uniform(0.8, 1.25) + rng.uniform(-3, 3)
-    looks = int(rng.integers(1, 4))
+    looks = int(rng.integers(1, 4)) * max(1.0, ground) ** 0.8
     intensity = np.power(10.0, db / 10.0) * rng.gamma(looks, 1.0 / looks, shape)
     dn = np.sqrt(intensity / 10.0 ** (CF_DB / 10.0))
     dn = np.clip(np.rint(dn), 1, 65535).astype(np.uint16)
@@ -213,11 +333,11 @@ def generate_scene(width: int, height: int, seed: int, style: str = "mixed",
     origin = (500_000.0 + 1000.0 * int(rng.integers(0, 100)), 6_000_000.0 + 1000.0 * int(rng.integers(0, 100)))
     geotransform = (origin[0], pixel_size, 0.0, origin[1], 0.0, -pixel_size)
     excluded = _excluded(nodata)
-    sea_at_acquisition = _sea(~visible)
     return SyntheticScene(dn=dn, labels=labels, truth_lines=_lines(~sea_at_acquisition, excluded, geotransform),
                           datum_lines=_lines(~_sea(~land), excluded, geotransform),
                           tide_m=round(float(np.mean(tide)) * pixel_size, 2), visible_land=visible,
-                          geotransform=geotransform, crs_wkt=_crs_wkt(), style=kind, seed=seed)
+                          geotransform=geotransform, crs_wkt=_crs_wkt(), style=kind, seed=seed,
+                          polarisation=polarisation, effects=effects, looks=looks)
 
 
 def _write_raster(path: Path, array: np.ndarray, scene: SyntheticScene, nodata: int | None) -> None:

@@ -48,7 +48,10 @@ class ModelMeta:
     validation_score: float | None = None
     provenance: dict = field(default_factory=dict)
     normalization: str = "fixed"
-    pixel_size_m: float | None = None  # ground pixel size of the training scenes; None: unknown
+    pixel_size_m: float | None = None  # ground pixel size of the training scenes (their median); None: unknown
+    # smallest and largest pixel size among the training scenes: a multi-resolution model reads any scene in
+    # this range at its own crop sides; None: only pixel_size_m is known
+    pixel_size_range_m: tuple[float, float] | None = None
     format: str = FORMAT
 
     def problems(self) -> list[str]:
@@ -71,6 +74,9 @@ class ModelMeta:
             found.append(f"model_side {self.model_side} is not a multiple of 32")
         if not (len(self.crop_range) == 2 and 0 < self.crop_range[0] <= self.crop_range[1]):
             found.append(f"crop_range {list(self.crop_range)} is not an increasing pair of sides")
+        if self.pixel_size_range_m is not None and not (
+                len(self.pixel_size_range_m) == 2 and 0 < self.pixel_size_range_m[0] <= self.pixel_size_range_m[1]):
+            found.append(f"pixel_size_range_m {list(self.pixel_size_range_m)} is not an increasing pair of sizes")
         return found
 
     def check(self, source: str = "model") -> ModelMeta:
@@ -95,8 +101,8 @@ class ModelMeta:
             raise ModelFileError(f"The {source} metadata lacks {', '.join(missing)}. Re-export the model with "
                                  "SAR Coastline's Train models.")
         values = {key: value for key, value in raw.items() if key in known}
-        for key in ("classes", "db_window", "crop_range"):
-            if key in values:
+        for key in ("classes", "db_window", "crop_range", "pixel_size_range_m"):
+            if values.get(key) is not None:
                 values[key] = tuple(values[key])
         return cls(**values).check(source)
 
@@ -109,14 +115,24 @@ class ModelMeta:
     def scales_for(self, pixel_size_m: float) -> tuple[int, ...]:
         """Crop sides that cover the same ground as in training on a scene of another pixel size.
 
-        On a scene coarser than the training data they fall below the model side and windows are enlarged:
-        the model then sees the ground resolution it learned (at 10 m, a 3 m model read at 10 m per model
-        pixel misplaced the real chip's coast by 74 m; enlarged, by 20 m).
+        Within the training pixel sizes (a multi-resolution model) the model's own sides. Outside, the sides
+        follow the ground resolution from the nearest trained size; on a scene coarser than the training data
+        they fall below the model side and windows are enlarged: the model then sees the ground resolution it
+        learned (at 10 m, a 3 m model read at 10 m per model pixel misplaced the real chip's coast by 74 m;
+        enlarged, by 20 m).
         """
-        if not self.pixel_size_m or pixel_size_m <= 0:
+        trained = self.trained_pixel_sizes()
+        if trained is None or pixel_size_m <= 0:
             return self.scales
-        factor = self.pixel_size_m / pixel_size_m
+        nearest = min(max(pixel_size_m, trained[0]), trained[1])
+        factor = nearest / pixel_size_m
         return tuple(sorted({max(MIN_CROP_SIDE, round(side * factor)) for side in self.scales}))
+
+    def trained_pixel_sizes(self) -> tuple[float, float] | None:
+        """The smallest and largest training pixel size, or None when unknown."""
+        if self.pixel_size_range_m:
+            return self.pixel_size_range_m
+        return (self.pixel_size_m, self.pixel_size_m) if self.pixel_size_m else None
 
 
 def create_model(meta: ModelMeta):

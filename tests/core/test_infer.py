@@ -225,3 +225,20 @@ def test_gpu_out_of_memory_outside_the_predictor_is_explained(monkeypatch):
     predictor = EnsemblePredictor([(loaded(ThresholdNet()), 1.0)], device="cpu", batch_size=8)
     with pytest.raises(CoastlineError, match="choose DEVICE cpu"):
         run_engine(halves_scene(), predictor)
+
+
+@pytest.mark.parametrize("trained, expected", [
+    ({"pixel_size_m": 3.0, "pixel_size_range_m": (3.0, 40.0)}, "read at the models' own crop sides (128, 160, 192 px)"),
+    ({"pixel_size_m": 3.0}, "crop sides follow the ground resolution (38, 48, 58 px)"),
+])
+def test_crop_sides_come_from_the_trained_pixel_sizes_and_are_logged(tmp_path, trained, expected):
+    from dataclasses import replace
+
+    torch.manual_seed(1)
+    meta = replace(SOFTMAX_META, **trained)
+    model = save_model(tmp_path / "model.safetensors", create_model(meta), meta)
+    raster = write_raster(tmp_path / "halves_10m.tif", two_halves_dn(100, 128), pixel_size=10.0)
+    hooks = RunHooks()
+    extract(str(raster), ExtractConfig(method="orientation_free", models=(str(model),),
+                                       inference=InferenceConfig(device="cpu", batch_size=4)), hooks)
+    assert any("this scene has 10 m: " + expected in note for note in hooks.notes), hooks.notes

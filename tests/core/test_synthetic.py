@@ -97,3 +97,32 @@ def test_written_files_are_georeferenced(tmp_path, rocky):
 def test_non_square_scene():
     scene = generate_scene(300, 700, seed=9, style="estuary")
     assert scene.dn.shape == (700, 300)
+
+
+def test_coarser_pixels_show_the_same_ground_smaller_and_with_more_looks():
+    fine, coarse = (generate_scene(384, 384, seed=7, style="rocky", pixel_size=size) for size in (3.0, 30.0))
+    assert coarse.geotransform[1] == 30.0
+    # the same ground features a tenth the size in pixels: a longer coast line in pixels per scene
+    fine_px = sum(np.hypot(*np.diff(line, axis=0).T).sum() for line in fine.truth_lines) / 3.0
+    coarse_px = sum(np.hypot(*np.diff(line, axis=0).T).sum() for line in coarse.truth_lines) / 30.0
+    assert coarse_px > 2 * fine_px
+    assert coarse.looks > 3 >= fine.looks  # multilooked as GRD products
+
+
+def test_effects_and_polarisation_are_recorded_and_drawn_per_scene():
+    scenes = [generate_scene(256, 256, seed, "mixed") for seed in range(20, 32)]
+    assert {scene.polarisation for scene in scenes} == {"co", "cross"}
+    assert all(f"{scene.polarisation}-pol" in scene.effects and "incidence" in scene.effects for scene in scenes)
+    drawn = {effect for scene in scenes for effect in scene.effects}
+    assert {"slicks", "ships", "urban", "dark land"} <= drawn
+
+    def sea_db(scene):
+        return np.median(20 * np.log10(np.maximum(scene.dn[scene.labels == 0], 1)) + CF_DB)
+    cross = [sea_db(scene) for scene in scenes if scene.polarisation == "cross"]
+    co = [sea_db(scene) for scene in scenes if scene.polarisation == "co"]
+    assert np.median(cross) < np.median(co) - 3  # cross-pol sea lies near the noise floor
+
+
+def test_pixel_size_must_be_positive():
+    with pytest.raises(ValueError, match="pixel_size"):
+        generate_scene(64, 64, seed=1, pixel_size=0.0)

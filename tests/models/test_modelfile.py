@@ -144,3 +144,15 @@ def test_crop_sides_follow_the_ground_resolution_both_ways():
     assert meta.scales_for(1.5) == (576, 704, 896)
     assert meta.scales_for(10.0) == (86, 106, 134)  # below the model side: windows are enlarged
     assert replace(meta, pixel_size_m=None).scales_for(10.0) == (288, 352, 448)
+
+
+def test_a_multi_resolution_model_reads_its_trained_pixel_sizes_at_its_own_sides():
+    from dataclasses import replace
+
+    meta = replace(TINY, model_side=256, crop_range=(288, 448), pixel_size_m=3.0, pixel_size_range_m=(3.0, 40.0))
+    assert meta.scales_for(3.0) == meta.scales_for(10.0) == meta.scales_for(40.0) == (288, 352, 448)
+    assert meta.scales_for(1.5) == (576, 704, 896)  # finer than trained: the same ground as at 3 m
+    assert meta.scales_for(80.0) == (144, 176, 224)  # coarser than trained: as at 40 m, enlarged
+    assert ModelMeta.from_json(meta.to_json()).pixel_size_range_m == (3.0, 40.0)
+    with pytest.raises(ModelFileError, match="pixel_size_range_m"):
+        replace(meta, pixel_size_range_m=(10.0, 3.0)).check()
