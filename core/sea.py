@@ -7,9 +7,11 @@ from the image alone (docs/extending.md, "The sea-only rule"):
   `cell_m` metres;
 - a water body is sea when it touches the scene border or no-data (the sea goes on beyond the image) and
   covers at least `min_sea_km2`; when none does, the largest water body is the sea;
-- with a brightness given (the classical method), an "island" enclosed by the sea whose median dB is less
-  than `island_contrast_db` above the water/land threshold is a wind-roughened or current-bright patch of
-  sea, not land (real land is brighter by far);
+- optionally (`island_contrast_db` > 0), with a brightness given (the classical method), an "island"
+  enclosed by the sea whose median dB is less than `island_contrast_db` above the water/land threshold is
+  taken for a wind-roughened or current-bright patch of sea, not land. Off by default: on generated scenes
+  with radar-dark land (sand, mudflats, tarmac) it took more real islands for sea than it caught bright sea
+  patches (docs/benchmarks.md, session 11);
 - a line is kept where it runs between the sea and land: a sea cell and a land cell within one cell of it.
 
 Where it fails: a scene that is all land with one lake calls the lake the sea; a lake or reservoir cut by the
@@ -35,7 +37,7 @@ EIGHT_CONNECTED = np.ones((3, 3), bool)
 class SeaRule:
     cell_m: float = 30.0  # coarse grid: narrower channels than this do not join a lagoon to the sea
     min_sea_km2: float = 0.05  # a border-touching water body smaller than this is a pond, not the sea
-    island_contrast_db: float = 3.0  # classical: a sea-enclosed "island" dimmer than threshold + this is sea
+    island_contrast_db: float = 0.0  # classical, when > 0: a sea-enclosed "island" dimmer than threshold + this is sea
 
 
 class WaterMap:
@@ -93,7 +95,7 @@ class WaterMap:
         land = has_data & ~water
         patches = 0
         threshold_db = self.threshold_db
-        if threshold_db is not None:
+        if threshold_db is not None and self.rule.island_contrast_db > 0:
             brightness = np.divide(self.brightness_sum, self.valid, out=np.zeros_like(self.water), where=has_data)
             islands, island_count = ndimage.label(land, structure=EIGHT_CONNECTED)
             if island_count:

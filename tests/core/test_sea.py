@@ -8,7 +8,7 @@ from sar_coastline.core.extract import ExtractConfig, extract
 from sar_coastline.core.infer import InferenceConfig
 from sar_coastline.core.predict import EnsemblePredictor
 from sar_coastline.core.raster import array_scene
-from sar_coastline.core.sea import ALL_WATER, SEA_ONLY
+from sar_coastline.core.sea import ALL_WATER, SEA_ONLY, SeaRule
 from testdata import ThresholdNet, loaded
 
 PIXEL = 3.0
@@ -43,8 +43,14 @@ def test_all_water_draws_every_shore():
     assert len(rings) == 3  # the lake, the island and the bright patch
 
 
-def test_sea_only_keeps_the_coast_and_the_island_and_leaves_out_the_lake_and_the_sea_patch():
+def test_sea_only_keeps_the_coast_and_the_islands_and_leaves_out_the_lake():
     result = classical(SEA_ONLY)
+    assert result.figures["inland_water_bodies"] == 1 and result.figures["sea_patches_as_sea"] == 0
+    assert len(result.lines) == 3  # by default the bright sea patch is an island like any other
+
+
+def test_the_plausibility_rule_leaves_out_the_bright_sea_patch():
+    result = classical(SEA_ONLY, sea=SeaRule(island_contrast_db=3.0))
     assert result.figures["inland_water_bodies"] == 1 and result.figures["sea_patches_as_sea"] == 1
     assert len(result.lines) == 2
     coast, island = sorted(result.lines, key=lambda line: -line.length_m)
@@ -56,7 +62,7 @@ def test_sea_only_keeps_the_coast_and_the_island_and_leaves_out_the_lake_and_the
 
 
 def test_land_is_on_the_left_of_every_line():
-    result = classical(SEA_ONLY)
+    result = classical(SEA_ONLY, sea=SeaRule(island_contrast_db=3.0))
     coast, island = sorted(result.lines, key=lambda line: -line.length_m)
     _cols, rows = to_pixels(coast.coords)
     assert rows[0] < rows[-1]  # land east: walking south (down the image) keeps it on the left
