@@ -8,7 +8,8 @@ PROFILE := $(ROOT)/.qgis-profile
 PLUGINS := $(PROFILE)/profiles/default/python/plugins
 STAMPS := $(ROOT)/.stamps
 QGIS_PROCESS := /usr/bin/qgis_process.bin
-APT_PACKAGES := qgis python3-qgis qgis-providers python3-venv python3-matplotlib
+# The same names on Debian 12 and 13; python3-pip: the plugin's dependency installer runs QGIS's own Python's pip.
+APT_PACKAGES := qgis python3-qgis qgis-providers python3-venv python3-pip python3-matplotlib
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 DEMO_DIR := $(ROOT)/demo_output
 
@@ -18,23 +19,28 @@ export QGIS_CUSTOM_CONFIG_PATH := $(PROFILE)
 export SAR_COASTLINE_VENV := $(VENV)
 export PYTHONPATH := $(ROOT)/.pkg
 
-.PHONY: help install demo test lint bench-classical bench-infer bench-infer-memory bench-memory bench-train bench-accuracy train-default clean
+.PHONY: help install demo test lint bench-classical bench-infer bench-infer-memory bench-memory bench-train bench-batch bench-accuracy train-default train-paper test-debian13 clean package
 
 help:
 	@echo "make install  - Debian packages (QGIS, GDAL), .venv with the pinned requirements, plugin in $(PROFILE)"
 	@echo "make demo     - install if needed, generate a scene, extract and evaluate its coastline with qgis_process"
 	@echo "make test     - install if needed, lint, run the test suite"
+	@echo "make package  - dist/sar_coastline-<version>.zip for Plugins > Manage and Install Plugins > Install from ZIP"
+	@echo "make test-debian13 - make test in a Debian 13 chroot (QGIS 3.40, Python 3.13, numpy 2); root, about 8 GB in .debian13/"
 	@echo "make bench-classical - accuracy and speed of the classical method on generated scenes"
 	@echo "make bench-infer     - extraction speed vs the models' forward ceiling (GPU if seen, else CPU fast)"
 	@echo "make bench-infer-memory - the same, plus peak RSS at ~25 and ~400 Mpx on the CPU"
 	@echo "make bench-memory    - peak RSS of the classical and the model method at ~25 and ~400 Mpx (CPU)"
 	@echo "make bench-train     - training input pipeline and step throughput, with and without the loader"
+	@echo "make bench-batch     - batch extraction (classical) on 1 and 2 local Dask workers: scenes/min, memory per worker"
 	@echo "make bench-accuracy  - classical, paper and orientation-free methods on held-out generated scenes"
-	@echo "make train-default   - retrain the bundled default model on generated scenes (about 35 minutes on 2 CPU cores)"
+	@echo "make train-default   - retrain the bundled default model on generated scenes (about 80 minutes on 2 CPU cores)"
+	@echo "make train-paper     - the paper's four-member ensemble (table 1, B0 encoders) into .train-paper/"
 
 install: $(STAMPS)/plugin
 
-$(STAMPS)/apt:
+# Checked again when the Makefile (its package list) changes.
+$(STAMPS)/apt: Makefile
 	@mkdir -p $(STAMPS)
 	@if [ "$$(dpkg-query -W -f='$${db:Status-Status}\n' $(APT_PACKAGES) 2>/dev/null | grep -c '^installed$$')" \
 	     -ne $(words $(APT_PACKAGES)) ]; then \
@@ -63,11 +69,22 @@ $(STAMPS)/plugin: $(STAMPS)/venv metadata.txt
 demo: install
 	$(PY) -m sar_coastline.scripts.demo --out $(DEMO_DIR) --qgis-process $(QGIS_PROCESS)
 
+# qt6_check: the Qt 6 migration rules QGIS publishes for plugins, on the live PyQGIS (so it needs the venv's Python).
 lint: $(STAMPS)/venv
 	$(VENV)/bin/ruff check $(ROOT)
+	$(PY) $(ROOT)/scripts/qt6_check.py $(ROOT)
 
 test: install lint
-	cd $(ROOT) && $(PY) -m pytest -q
+	cd $(ROOT) && $(PY) -m pytest -q $(PYTEST_ARGS)
+
+# Not in CI (the first run downloads QGIS and torch): run it before a release and after changing requirements.txt
+# or the Makefile. DEBIAN13_TARGETS and PYTEST_ARGS narrow it (scripts/debian13/test.sh says how).
+test-debian13:
+	$(ROOT)/scripts/debian13/test.sh
+
+# Needs git (it packs what git tracks or sees) and any Python 3 (standard library only); prints the path and size.
+package:
+	python3 $(ROOT)/scripts/package.py --out $(ROOT)/dist
 
 bench-classical: install
 	$(PY) -m sar_coastline.benchmarks.bench_classical
@@ -89,9 +106,12 @@ bench-accuracy: install
 bench-train: install
 	$(PY) -m sar_coastline.benchmarks.bench_train
 
+bench-batch: install
+	$(PY) -m sar_coastline.benchmarks.bench_batch $(BENCH_ARGS)
+
 # The bundled default model: U-Net/EfficientNet-B0, sea/no-data/land, scene-normalized log input, crops of
-# 288-448 px resized to 256, trained on 36 generated scenes (seeds 1000-1035, the last 4 for validation; the
-# accuracy benchmark uses others). It starts afresh each time (a checkpoint left in the folder would otherwise resume).
+# 288-448 px resized to 256, trained on 36 generated scenes of 3, 10, 20 and 40 m pixels (seeds 1000-1035, the
+# last 4 for validation; the accuracy benchmark uses others): one multi-resolution model. It starts afresh each time (a checkpoint left in the folder would otherwise resume).
 TRAIN_DEFAULT_DIR := $(ROOT)/.train-default
 DEFAULT_MEMBER := unet_efficientnet-b0_softmax_log
 train-default: install
@@ -102,5 +122,15 @@ train-default: install
 	rm -f $(ROOT)/models/default/*.safetensors
 	cp $(TRAIN_DEFAULT_DIR)/$(DEFAULT_MEMBER).safetensors $(TRAIN_DEFAULT_DIR)/ensemble.json $(ROOT)/models/default/
 
+# The paper's ensemble (table 1: two B4 and two B3 U-Nets, softmax+coast, softmax, sigmoid log and linear) with
+# B0 encoders so that it trains on a CPU, on the same scenes and schedule as the default model; bench-accuracy
+# scores the paper method with it when .train-paper/ensemble.json exists.
+TRAIN_PAPER_DIR := $(ROOT)/.train-paper
+train-paper: install
+	rm -rf $(TRAIN_PAPER_DIR)
+	$(PY) -m sar_coastline.training.cli --generate 36 --generated-size 2048 --out $(TRAIN_PAPER_DIR) \
+	  --preset paper --encoder efficientnet-b0 --epochs 8 --steps 100 --batch-size 8 --model-side 256 \
+	  --crop-range 288 448 --curriculum-epochs 3 --validation-share 0.12 --workers 1 --half --seed 0 $(TRAIN_ARGS)
+
 clean:
-	rm -rf $(STAMPS) $(ROOT)/.pkg $(PROFILE) $(DEMO_DIR) $(TRAIN_DEFAULT_DIR) $(ROOT)/.pytest_cache $(ROOT)/.ruff_cache
+	rm -rf $(STAMPS) $(ROOT)/.pkg $(PROFILE) $(DEMO_DIR) $(TRAIN_DEFAULT_DIR) $(TRAIN_PAPER_DIR) $(ROOT)/.pytest_cache $(ROOT)/.ruff_cache

@@ -79,7 +79,7 @@ class ExtractCoastlinesBatchAlgorithm(QgsProcessingAlgorithm):
         add(QgsProcessingParameterMultipleLayers(self.LAYERS, "Scenes (raster layers or files)",
                                                  QgsProcessing.TypeRaster, optional=True),
             "SAR rasters in a projected CRS; with a folder and a list, all are run.")
-        add(QgsProcessingParameterFile(self.FOLDER, "Folder of scenes", QgsProcessingParameterFile.Folder,
+        add(QgsProcessingParameterFile(self.FOLDER, "Folder of scenes", QgsProcessingParameterFile.Behavior.Folder,
                                        optional=True),
             "Every raster file in this folder (.tif, .img, .vrt, ...; not sub-folders).")
         add(QgsProcessingParameterFile(self.LIST, "Scene list (.txt)", extension="txt", optional=True),

@@ -135,7 +135,7 @@ class ShorelineChangeAlgorithm(QgsProcessingAlgorithm):
 
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API)
         defaults = ChangeConfig()
-        double = QgsProcessingParameterNumber.Double
+        double = QgsProcessingParameterNumber.Type.Double
         parameters = [
             (QgsProcessingParameterMultipleLayers(self.LINES, "Coastlines of several dates",
                                                   QgsProcessing.TypeVectorLine),
@@ -195,7 +195,7 @@ class ShorelineChangeAlgorithm(QgsProcessingAlgorithm):
              "Used where the baseline has no slope field value."),
             (QgsProcessingParameterField(self.SLOPE_FIELD, "Tide correction: beach slope field on the baseline",
                                          parentLayerParameterName=self.BASELINE,
-                                         type=QgsProcessingParameterField.Numeric, optional=True),
+                                         type=QgsProcessingParameterField.DataType.Numeric, optional=True),
              "Per baseline feature beach slope, carried to its transects."),
             (QgsProcessingParameterString(self.REPORT_TRANSECTS, "Report: transect ids to plot (e.g. 3,17)",
                                           optional=True),
@@ -303,7 +303,7 @@ class ShorelineChangeAlgorithm(QgsProcessingAlgorithm):
         feature = QgsFeature(fields)
         feature.setGeometry(geometry)
         feature.setAttributes(values)
-        if not sink.addFeature(feature, QgsFeatureSink.FastInsert):
+        if not sink.addFeature(feature, QgsFeatureSink.Flag.FastInsert):
             raise QgsProcessingException(f"Could not write to the output: {sink.lastError()}")
 
 
@@ -458,9 +458,9 @@ def _median(values):
 def _plain(value):
     """A field value as core takes it: QDate/QDateTime as ISO text, NULL as None."""
     if isinstance(value, QDateTime):
-        return value.toString(Qt.ISODate) if value.isValid() else None
+        return value.toString(Qt.DateFormat.ISODate) if value.isValid() else None
     if isinstance(value, QDate):
-        return value.toString(Qt.ISODate) if value.isValid() else None
+        return value.toString(Qt.DateFormat.ISODate) if value.isValid() else None
     if value is None or (isinstance(value, QVariant) and value.isNull()):
         return None
     return value

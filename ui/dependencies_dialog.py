@@ -15,7 +15,7 @@ def should_offer(missing) -> bool:
 
 def message_box(parent, missing) -> tuple[QMessageBox, dict]:
     box = QMessageBox(parent)
-    box.setIcon(QMessageBox.Information)
+    box.setIcon(QMessageBox.Icon.Information)
     box.setWindowTitle("SAR Coastline: install dependencies?")
     box.setText("The model methods of SAR Coastline need Python packages that this QGIS does not have: "
                 + ", ".join(missing) + ".")
@@ -23,9 +23,9 @@ def message_box(parent, missing) -> tuple[QMessageBox, dict]:
                            "pytorch: 1 to 5 GB to download, the CUDA build when an NVIDIA GPU is found)? The "
                            "classical method works without them. You can install later from Processing > SAR "
                            "Coastline > Setup > Install dependencies, also offline from a wheelhouse folder.")
-    buttons = {"install": box.addButton("Install…", QMessageBox.AcceptRole),
-               "later": box.addButton("Not now", QMessageBox.RejectRole),
-               "never": box.addButton("Don't ask again", QMessageBox.DestructiveRole)}
+    buttons = {"install": box.addButton("Install…", QMessageBox.ButtonRole.AcceptRole),
+               "later": box.addButton("Not now", QMessageBox.ButtonRole.RejectRole),
+               "never": box.addButton("Don't ask again", QMessageBox.ButtonRole.DestructiveRole)}
     box.setDefaultButton(buttons["install"])
     return box, buttons
 
@@ -43,7 +43,7 @@ def open_install_dialog():
 def offer_install(parent, missing, ask=None, open_dialog=open_install_dialog):
     """Ask; on Install open the algorithm's dialog (returned, so the plugin can close it on unload)."""
     box, buttons = message_box(parent, missing)
-    (ask or (lambda message: message.exec_()))(box)
+    (ask or (lambda message: message.exec()))(box)
     clicked = box.clickedButton()
     if clicked is buttons["install"]:
         return open_dialog()

@@ -79,11 +79,11 @@ class EvaluateCoastlineAlgorithm(QgsProcessingAlgorithm):
             (QgsProcessingParameterFeatureSource(self.POINTS, "Evaluation points", [QgsProcessing.TypeVectorPoint],
                                                  optional=True),
              "Optional: where to measure; empty = points along the reference every Point spacing metres."),
-            (QgsProcessingParameterNumber(self.CAP, "Distance cap (m)", QgsProcessingParameterNumber.Double,
+            (QgsProcessingParameterNumber(self.CAP, "Distance cap (m)", QgsProcessingParameterNumber.Type.Double,
                                           DEFAULT_CAP_M, minValue=0.001),
              "Distances above it count as the cap; a point with no prediction within it counts the cap."),
             (QgsProcessingParameterNumber(self.SPACING, "Point spacing when no points are given (m)",
-                                          QgsProcessingParameterNumber.Double, DEFAULT_SPACING_M, minValue=0.01),
+                                          QgsProcessingParameterNumber.Type.Double, DEFAULT_SPACING_M, minValue=0.01),
              "Distance between evaluation points placed along the reference."),
             (QgsProcessingParameterFeatureSink(self.OUTPUT_POINTS, "Per-point distances",
                                                QgsProcessing.TypeVectorPoint, optional=True, createByDefault=False),
@@ -162,5 +162,5 @@ class EvaluateCoastlineAlgorithm(QgsProcessingAlgorithm):
             finite = math.isfinite(distance)
             feature.setAttributes([index, float(distance) if finite else None, float(min(distance, cap)),
                                    int(not distance <= cap)])
-            sink.addFeature(feature, QgsFeatureSink.FastInsert)
+            sink.addFeature(feature, QgsFeatureSink.Flag.FastInsert)
         return dest_id

@@ -241,7 +241,7 @@ class ExtractCoastlineAlgorithm(QgsProcessingAlgorithm):
             feature = QgsFeature(fields)
             feature.setGeometry(line_geometry(line.coords))
             feature.setAttributes([line.attributes.get(name) for name, _kind in FIELDS])
-            if not sink.addFeature(feature, QgsFeatureSink.FastInsert):
+            if not sink.addFeature(feature, QgsFeatureSink.Flag.FastInsert):
                 raise QgsProcessingException(f"Could not write to the output: {sink.lastError()}")
         outputs = {self.OUTPUT: dest_id, "LINE_COUNT": len(result.lines),
                    "LENGTH_KM": sum(line.length_m for line in result.lines) / 1000}

@@ -79,8 +79,8 @@ def point_geometry(x: float, y: float) -> QgsGeometry:
     return QgsGeometry.fromPointXY(QgsPointXY(float(x), float(y)))
 
 
-LINE_TYPE = QgsWkbTypes.LineString
-POINT_TYPE = QgsWkbTypes.Point
+LINE_TYPE = QgsWkbTypes.Type.LineString
+POINT_TYPE = QgsWkbTypes.Type.Point
 
 
 def source_polygons(source, target_crs, context) -> list:

@@ -71,7 +71,8 @@ class InstallDependenciesAlgorithm(QgsProcessingAlgorithm):
                       "Auto probes the NVIDIA driver with nvidia-smi; choose CPU to save several GB when the GPU is "
                       "not to be used, or CUDA to override the probe. macOS has the CPU build only (MPS included).")
         add_parameter(self, QgsProcessingParameterFile(self.WHEELHOUSE, "Wheelhouse folder (offline install)",
-                                                       behavior=QgsProcessingParameterFile.Folder, optional=True),
+                                                       behavior=QgsProcessingParameterFile.Behavior.Folder,
+                                                       optional=True),
                       "Optional: a folder of .whl files to install from instead of the internet (pip --no-index "
                       "--find-links). It must hold every package pip needs for this Python and platform.")
         self.addOutput(QgsProcessingOutputFolder(self.FOLDER, "Dependency folder"))

@@ -27,7 +27,7 @@ class CoastlineProvider(QgsProcessingProvider):
         if self.missing:
             QgsMessageLog.logMessage("SAR Coastline: missing Python modules " + ", ".join(self.missing) + ". Run "
                                      "Processing > SAR Coastline > Setup > Install dependencies.", "SAR Coastline",
-                                     Qgis.Warning)
+                                     Qgis.MessageLevel.Warning)
             return
         from .batch_algorithm import ExtractCoastlinesBatchAlgorithm
         from .change_algorithm import ShorelineChangeAlgorithm
