@@ -14,6 +14,7 @@ import sys
 
 from .core import methods
 from .core.batch import BatchConfig, find_scenes, run_batch
+from .core.cli import add_product_arguments
 from .core.errors import Cancelled, CoastlineError
 from .core.extract import ExtractConfig
 from .core.hooks import RunHooks
@@ -38,6 +39,7 @@ def main(argv=None) -> int:
     parser.add_argument("--method", choices=methods.names(), default=ExtractConfig.method)
     parser.add_argument("--models", nargs="*", default=(), help="model files or an ensemble manifest")
     parser.add_argument("--band", type=int)
+    add_product_arguments(parser)
     inference = InferenceConfig()
     parser.add_argument("--batch-size", type=int, default=inference.batch_size, help="tiles per forward pass")
     parser.add_argument("--device", choices=DEVICES, default=inference.device)
@@ -52,6 +54,7 @@ def main(argv=None) -> int:
         parser.error("--workers must be 0 or more")
     config = BatchConfig(
         extract=ExtractConfig(method=args.method, models=tuple(args.models), band=args.band,
+                              polarisation=args.polarisation, scale=args.scale, calibration_db=args.calibration_db,
                               min_length_m=args.min_length, water=args.water, output_crs=args.output_crs,
                               inference=InferenceConfig(batch_size=args.batch_size, device=args.device,
                                                         precision=args.precision)),

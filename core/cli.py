@@ -19,6 +19,14 @@ from .sea import WATER_CHOICES
 from .vector import read_lines, write_lines
 
 
+def add_product_arguments(parser: argparse.ArgumentParser) -> None:
+    """How a product's values are read: shared by this command line and the batch one."""
+    parser.add_argument("--polarisation", help="for products with several (Sentinel-1 VV, VH, ...)")
+    parser.add_argument("--scale", choices=SCALES, default="auto", help="what the values are; auto: detected")
+    parser.add_argument("--calibration-db", type=float, help="CF of sigma0 = 10 log10(DN^2) + CF (default: the "
+                                                              "sensor's, -83 dB for PALSAR-2)")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sar_coastline.core.cli", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -28,10 +36,7 @@ def main(argv=None) -> int:
     parser.add_argument("--models", nargs="*", default=(), help="model files or an ensemble manifest")
     parser.add_argument("--method", choices=methods.names(), default=ExtractConfig.method)
     parser.add_argument("--band", type=int)
-    parser.add_argument("--polarisation", help="for products with several (Sentinel-1 VV, VH, ...)")
-    parser.add_argument("--scale", choices=SCALES, default="auto", help="what the values are; auto: detected")
-    parser.add_argument("--calibration-db", type=float, help="CF of sigma0 = 10 log10(DN^2) + CF (default: the "
-                                                              "sensor's, -83 dB for PALSAR-2)")
+    add_product_arguments(parser)
     parser.add_argument("--output-crs", default="", help="CRS of the lines, e.g. EPSG:32633 (default: the raster's, "
                                                           "or the local UTM zone)")
     parser.add_argument("--scales", type=int, nargs="*", help="crop sides in pixels")

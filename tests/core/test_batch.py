@@ -190,6 +190,7 @@ def test_the_command_line_help_and_exit_codes(scenes, tmp_path):
     shown = subprocess.run([sys.executable, "-m", "sar_coastline.batch", "--help"], capture_output=True, text=True,
                            env=environment, check=True)
     assert "--scheduler" in shown.stdout and "--workers" in shown.stdout and "SCENE_OR_FOLDER" in shown.stdout
+    assert all(option in shown.stdout for option in ("--polarisation", "--scale", "--calibration-db"))
     output = tmp_path / "cli.gpkg"
     run = subprocess.run([sys.executable, "-m", "sar_coastline.batch", str(folder / f"{sorted(truths)[0]}.tif"),
                           str(folder / "broken.tif"), "--out", str(output), "--workers", "0"],
