@@ -34,7 +34,7 @@ help:
 	@echo "make bench-train     - training input pipeline and step throughput, with and without the loader"
 	@echo "make bench-batch     - batch extraction (classical) on 1 and 2 local Dask workers: scenes/min, memory per worker"
 	@echo "make bench-accuracy  - classical, paper and orientation-free methods on held-out generated scenes"
-	@echo "make train-default   - retrain the bundled default model on generated scenes (about 80 minutes on 2 CPU cores)"
+	@echo "make train-default   - retrain the bundled default model on generated scenes (1-2 hours on 2 CPU cores)"
 	@echo "make train-paper     - the paper's four-member ensemble (table 1, B0 encoders) into .train-paper/"
 
 install: $(STAMPS)/plugin
