@@ -73,6 +73,8 @@ def main() -> None:
     parser.add_argument("--methods", nargs="+", choices=(CLASSICAL, ORIENTATION_FREE, PAPER),
                         default=(CLASSICAL, ORIENTATION_FREE, PAPER),
                         help="the methods to run (default: all three); fewer for quicker comparisons of models")
+    parser.add_argument("--scales", type=int, nargs="+",
+                        help="crop sides for the model methods (Extract's SCALES; default: the models' own)")
     parser.add_argument("--water", choices=WATER_CHOICES, default=SEA_ONLY,
                         help="Extract's WATER: sea (the default) or all (every water boundary, as before session 10)")
     args = parser.parse_args()
@@ -86,6 +88,7 @@ def main() -> None:
     if PAPER in args.methods:
         print(f"Paper method models: {', '.join(paper_models) or 'the bundled default'}.")
     methods = list(args.methods)
+    inference = InferenceConfig(device=args.device, scales=tuple(args.scales) if args.scales else None)
     if not models and not DEFAULT_MODEL.exists() and methods != [CLASSICAL]:
         print("No default model installed (models/default/ensemble.json): only the classical method runs.")
         methods = [method for method in methods if method == CLASSICAL]
@@ -102,7 +105,7 @@ def main() -> None:
                          "datum": evaluate(tide_prior, scene.datum_lines)[0].score, "seconds": 0.0})
             for method in methods:
                 config = ExtractConfig(method=method, models=paper_models if method == PAPER else models,
-                                       inference=InferenceConfig(device=args.device), water=args.water)
+                                       inference=inference, water=args.water)
                 started = time.perf_counter()
                 result = extract(str(paths.image), config)
                 seconds = time.perf_counter() - started

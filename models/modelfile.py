@@ -52,6 +52,10 @@ class ModelMeta:
     # smallest and largest pixel size among the training scenes: a multi-resolution model reads any scene in
     # this range at its own crop sides; None: only pixel_size_m is known
     pixel_size_range_m: tuple[float, float] | None = None
+    # crop sides chosen on held-out scenes for scenes of at least a pixel size: ((from m, (side, ...)), ...), e.g.
+    # the model side (one scene pixel per model pixel) from 10 m; finer scenes, or none given: the ends and the
+    # middle of the crop range, as in training
+    inference_scales: tuple[tuple[float, tuple[int, ...]], ...] = ()
     format: str = FORMAT
 
     def problems(self) -> list[str]:
@@ -77,6 +81,10 @@ class ModelMeta:
         if self.pixel_size_range_m is not None and not (
                 len(self.pixel_size_range_m) == 2 and 0 < self.pixel_size_range_m[0] <= self.pixel_size_range_m[1]):
             found.append(f"pixel_size_range_m {list(self.pixel_size_range_m)} is not an increasing pair of sizes")
+        for from_m, sides in self.inference_scales:
+            if not (from_m > 0 and sides and all(side >= MIN_CROP_SIDE for side in sides)):
+                found.append(f"inference_scales from {from_m} m: {list(sides)} are not crop sides of at least "
+                             f"{MIN_CROP_SIDE} px for a positive pixel size")
         return found
 
     def check(self, source: str = "model") -> ModelMeta:
@@ -104,6 +112,12 @@ class ModelMeta:
         for key in ("classes", "db_window", "crop_range", "pixel_size_range_m"):
             if values.get(key) is not None:
                 values[key] = tuple(values[key])
+        try:
+            values["inference_scales"] = tuple((float(from_m), tuple(int(side) for side in sides))
+                                               for from_m, sides in values.get("inference_scales", ()))
+        except (TypeError, ValueError):
+            raise ModelFileError(f"The {source} metadata's inference_scales are not (pixel size, crop sides) "
+                                 "pairs.") from None
         return cls(**values).check(source)
 
     @property
@@ -123,10 +137,15 @@ class ModelMeta:
         """
         trained = self.trained_pixel_sizes()
         if trained is None or pixel_size_m <= 0:
-            return self.scales
+            return self.sides_at(pixel_size_m)
         nearest = min(max(pixel_size_m, trained[0]), trained[1])
         factor = nearest / pixel_size_m
-        return tuple(sorted({max(MIN_CROP_SIDE, round(side * factor)) for side in self.scales}))
+        return tuple(sorted({max(MIN_CROP_SIDE, round(side * factor)) for side in self.sides_at(nearest)}))
+
+    def sides_at(self, pixel_size_m: float) -> tuple[int, ...]:
+        """The crop sides chosen for scenes of this pixel size (`inference_scales`), else `scales`."""
+        chosen = [sides for from_m, sides in sorted(self.inference_scales) if pixel_size_m >= from_m]
+        return tuple(sorted(set(chosen[-1]))) if chosen else self.scales
 
     def trained_pixel_sizes(self) -> tuple[float, float] | None:
         """The smallest and largest training pixel size, or None when unknown."""

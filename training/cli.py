@@ -46,6 +46,15 @@ def lines_for(image: str, paths: list[str]) -> list[np.ndarray]:
     return [line for path in paths for line in read_lines(path, crs_wkt)]
 
 
+def inference_scales(text: str) -> tuple[float, tuple[int, ...]]:
+    """'10:256' or '10:256,320': crop sides for scenes of at least 10 m pixels."""
+    try:
+        from_m, sides = text.split(":")
+        return float(from_m), tuple(int(side) for side in sides.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not FROM_M:SIDE[,SIDE...], e.g. 10:256") from None
+
+
 def choose_members(preset: str, architecture: str | None = None, encoder: str | None = None,
                    head: str | None = None, input_transform: str | None = None,
                    learning_rate: float | None = None) -> tuple[MemberSpec, ...]:
@@ -101,6 +110,10 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--init", help="start from this model file's weights (fine-tuning); same network and head")
     parser.add_argument("--learning-rate", type=float, help="override the preset's learning rate")
+    parser.add_argument("--inference-scales", type=inference_scales, nargs="+", default=(), metavar="FROM_M:SIDES",
+                        help="crop sides Extract reads with these models on scenes of at least FROM_M m pixels (and "
+                             "validation uses), e.g. 10:256 for the model side from 10 m; default: the ends and the "
+                             "middle of the crop range at every pixel size")
     parser.add_argument("--half", action="store_true", help="store weights as fp16 (half the file size)")
     parser.add_argument("--accumulation", type=int, default=defaults.accumulation,
                         help="run each batch as this many parts whose gradients add up (less memory, same batch)")
@@ -158,7 +171,8 @@ def _train(args, rank: int, world: int) -> int:
                                              curriculum_epochs=args.curriculum_epochs),
                              validation_share=args.validation_share, device=args.device, seed=args.seed,
                              workers=args.workers, half_precision_files=args.half, init_from=args.init,
-                             accumulation=args.accumulation)
+                             accumulation=args.accumulation,
+                             inference_scales=tuple(args.inference_scales))
         result = train(_shared_sources(args, out, rank, world), config, out, hooks)
     except CoastlineError as error:
         print(f"error{f' (rank {rank})' if world > 1 else ''}: {error}", file=sys.stderr)

@@ -54,6 +54,8 @@ class TrainConfig:
     ema_decay: float = 0.99  # validated and saved weights are this running average: steadier than the last step
     init_from: str | None = None  # a model file to start from (fine-tuning); it must match the member's network
     accumulation: int = 1  # each batch runs as this many parts whose gradients add up (less memory, same recipe)
+    # (from pixel size m, crop sides) pairs recorded in the model files (ModelMeta); validation reads them too
+    inference_scales: tuple[tuple[float, tuple[int, ...]], ...] = ()
 
     def __post_init__(self):
         # Refused here, before scenes are read: MemberSpec checks its own names.
@@ -247,13 +249,15 @@ def _validation_scene(scene: Scene, truth: list[np.ndarray], hooks: RunHooks) ->
 
 
 def member_meta(spec: MemberSpec, crop: CropConfig, score: float | None, provenance: dict,
-                pixel_size_m: float | None = None, pixel_size_range_m: tuple[float, float] | None = None) -> ModelMeta:
+                pixel_size_m: float | None = None, pixel_size_range_m: tuple[float, float] | None = None,
+                inference_scales: tuple[tuple[float, tuple[int, ...]], ...] = ()) -> ModelMeta:
     return ModelMeta(architecture=spec.architecture, encoder=spec.encoder, head=spec.head,
                      classes=HEADS[spec.head], input_transform=spec.input_transform,
                      db_window=crop.augment.db_window, model_side=crop.model_side, crop_range=crop.crop_range,
                      validation_score=score, provenance={**provenance, "loss": spec.training_loss},
                      normalization=crop.normalization,
-                     pixel_size_m=pixel_size_m, pixel_size_range_m=pixel_size_range_m)
+                     pixel_size_m=pixel_size_m, pixel_size_range_m=pixel_size_range_m,
+                     inference_scales=inference_scales)
 
 
 def validation_config(meta: ModelMeta, device: str) -> ExtractConfig:
@@ -426,7 +430,8 @@ def train_member(spec: MemberSpec, sampler: CropSampler, validation: Sequence[Va
     pixel_size_range = (float(min(pixel_sizes)), float(max(pixel_sizes)))
 
     def meta_with(score):
-        return member_meta(spec, config.crop, score, provenance, float(np.median(pixel_sizes)), pixel_size_range)
+        return member_meta(spec, config.crop, score, provenance, float(np.median(pixel_sizes)), pixel_size_range,
+                           config.inference_scales)
 
     meta = meta_with(None)
     network = create_model(meta).to(device)

@@ -155,7 +155,8 @@ class ExtractCoastlineAlgorithm(QgsProcessingAlgorithm):
                                                  QgsProcessing.TypeFile, optional=True),
             "For a model method. Empty: the bundled default model when installed, else the classical method.")
         add(QgsProcessingParameterString(self.SCALES, "Scales: crop sides in pixels, comma separated", optional=True),
-            "Empty: the scales the models were trained with.", True)
+            "Empty: the scales the models were trained with, or those chosen for them at the scene's pixel size "
+            "(recorded in the model file).", True)
         add(number(self.OVERLAP, "Tile overlap (share)", number.Double, inference.overlap, minValue=0.0, maxValue=0.9),
             "Share of each tile its neighbours overlap.", True)
         add(number(self.BATCH_SIZE, "Batch size (0 = automatic)", number.Integer, inference.batch_size or 0,

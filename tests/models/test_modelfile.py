@@ -156,3 +156,20 @@ def test_a_multi_resolution_model_reads_its_trained_pixel_sizes_at_its_own_sides
     assert ModelMeta.from_json(meta.to_json()).pixel_size_range_m == (3.0, 40.0)
     with pytest.raises(ModelFileError, match="pixel_size_range_m"):
         replace(meta, pixel_size_range_m=(10.0, 3.0)).check()
+
+
+def test_chosen_inference_scales_replace_the_crop_range_rule_from_their_pixel_size():
+    from dataclasses import replace
+
+    meta = replace(TINY, model_side=256, crop_range=(288, 448), pixel_size_m=3.0, pixel_size_range_m=(3.0, 40.0),
+                   inference_scales=((10.0, (256,)),))
+    assert meta.scales_for(3.0) == meta.scales_for(5.0) == (288, 352, 448)  # finer than 10 m: as in training
+    assert meta.scales_for(10.0) == meta.scales_for(40.0) == (256,)
+    assert meta.scales_for(80.0) == (128,)  # coarser than trained: the same ground as at 40 m
+    assert ModelMeta.from_json(meta.to_json()).inference_scales == ((10.0, (256,)),)
+    assert ModelMeta.from_json(replace(meta, inference_scales=()).to_json()).scales_for(10.0) == (288, 352, 448)
+    for wrong in (((10.0, ()),), ((10.0, (16,)),), ((0.0, (256,)),)):
+        with pytest.raises(ModelFileError, match="inference_scales"):
+            replace(meta, inference_scales=wrong).check()
+    with pytest.raises(ModelFileError, match="inference_scales"):
+        ModelMeta.from_json(meta.to_json().replace("[[10.0, [256]]]", "[256]"))

@@ -64,13 +64,14 @@ def test_two_epochs_write_a_model_that_extract_runs(sources, two_epochs):
 
 def test_validation_scores_what_extract_gives_users(tmp_path_factory, monkeypatch):
     """Fine-tuned (learning rate 0) from the bundled model, which finds this coast: the saved validation score
-    is the metric of Extract coastline's own lines, with its default settings, on the held-out scene."""
+    is the metric of Extract coastline's own lines, with its default settings, on the held-out scene, read at the
+    crop sides chosen for the model."""
     sources = _sources(tmp_path_factory.mktemp("validation"), ((22, "beach"), (21, "rocky")))
     start, _weight = read_manifest(DEFAULT_MODEL)[0]
     config = TrainConfig(members=(MemberSpec(encoder="efficientnet-b0", head="softmax", learning_rate=0.0),),
                          epochs=1, steps_per_epoch=1, batch_size=2, validation_share=0.5, device="cpu",
                          crop=CropConfig(model_side=256, crop_range=(288, 448), normalization="scene"),
-                         init_from=str(start))
+                         init_from=str(start), inference_scales=((3.0, (256,)),))
     runs = []
 
     def recording_extract(scene, extract_config, hooks=None, predictor=None):
@@ -84,7 +85,8 @@ def test_validation_scores_what_extract_gives_users(tmp_path_factory, monkeypatc
     assert scene_name == "s21"  # the held-out scene, once per epoch
     assert validation_config == ExtractConfig(method="orientation_free", inference=InferenceConfig(device="cpu"))
     meta = load_model(member.path).meta
-    assert any(f"Scales (crop sides) {list(meta.scales_for(3.0))} px" in note for note in notes)
+    assert meta.inference_scales == ((3.0, (256,)),)  # recorded; validation read the 3 m scene at those sides
+    assert any("Scales (crop sides) [256] px" in note for note in notes)
 
     users = extract(sources[1].image, ExtractConfig(method="orientation_free", models=(str(member.path),),
                                                     inference=InferenceConfig(device="cpu")))
