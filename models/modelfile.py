@@ -53,7 +53,7 @@ class ModelMeta:
     # this range at its own crop sides; None: only pixel_size_m is known
     pixel_size_range_m: tuple[float, float] | None = None
     # crop sides chosen on held-out scenes for scenes of at least a pixel size: ((from m, (side, ...)), ...), e.g.
-    # the model side (one scene pixel per model pixel) from 10 m; finer scenes, or none given: the ends and the
+    # the model side (one scene pixel per model pixel) from 20 m; finer scenes, or none given: the ends and the
     # middle of the crop range, as in training
     inference_scales: tuple[tuple[float, tuple[int, ...]], ...] = ()
     format: str = FORMAT
@@ -129,11 +129,11 @@ class ModelMeta:
     def scales_for(self, pixel_size_m: float) -> tuple[int, ...]:
         """Crop sides that cover the same ground as in training on a scene of another pixel size.
 
-        Within the training pixel sizes (a multi-resolution model) the model's own sides. Outside, the sides
-        follow the ground resolution from the nearest trained size; on a scene coarser than the training data
-        they fall below the model side and windows are enlarged: the model then sees the ground resolution it
-        learned (at 10 m, a 3 m model read at 10 m per model pixel misplaced the real chip's coast by 74 m;
-        enlarged, by 20 m).
+        Within the training pixel sizes (a multi-resolution model) the model's own sides, or those the file records
+        for the scene's pixel size (`inference_scales`). Outside, the sides follow the ground resolution from the
+        nearest trained size; on a scene coarser than the training data they fall below the model side and
+        windows are enlarged: the model then sees the ground resolution it learned (at 10 m, a 3 m model read at
+        10 m per model pixel misplaced the real chip's coast by 74 m; enlarged, by 20 m).
         """
         trained = self.trained_pixel_sizes()
         if trained is None or pixel_size_m <= 0:
