@@ -117,8 +117,10 @@ bench-batch: install
 # It starts afresh each time (a checkpoint left in the folder would otherwise resume).
 TRAIN_DEFAULT_DIR := $(ROOT)/.train-default
 DEFAULT_MEMBER := unet_efficientnet-b0_softmax_log
-DEFAULT_RECIPE := --generate 36 --generated-size 2048 --preset fast --head softmax --steps 100 --batch-size 8 \
-  --model-side 256 --crop-range 288 448 --validation-share 0.12 --workers 1 --half
+# What the default model and the paper's ensemble share: the generated scenes, batches, crops and validation.
+GENERATED_RECIPE := --generate 36 --generated-size 2048 --steps 100 --batch-size 8 --model-side 256 \
+  --crop-range 288 448 --validation-share 0.12 --workers 1 --half
+DEFAULT_RECIPE := $(GENERATED_RECIPE) --preset fast --head softmax
 train-default: install
 	rm -rf $(TRAIN_DEFAULT_DIR)
 	$(PY) -m sar_coastline.training.cli $(DEFAULT_RECIPE) --out $(TRAIN_DEFAULT_DIR)/stage1 --epochs 8 \
@@ -136,9 +138,8 @@ train-default: install
 TRAIN_PAPER_DIR := $(ROOT)/.train-paper
 train-paper: install
 	rm -rf $(TRAIN_PAPER_DIR)
-	$(PY) -m sar_coastline.training.cli --generate 36 --generated-size 2048 --out $(TRAIN_PAPER_DIR) \
-	  --preset paper --encoder efficientnet-b0 --epochs 8 --steps 100 --batch-size 8 --model-side 256 \
-	  --crop-range 288 448 --curriculum-epochs 3 --validation-share 0.12 --workers 1 --half --seed 0 $(TRAIN_ARGS)
+	$(PY) -m sar_coastline.training.cli $(GENERATED_RECIPE) --out $(TRAIN_PAPER_DIR) --preset paper \
+	  --encoder efficientnet-b0 --epochs 8 --curriculum-epochs 3 --seed 0 $(TRAIN_ARGS)
 
 clean:
 	rm -rf $(STAMPS) $(ROOT)/.pkg $(PROFILE) $(DEMO_DIR) $(TRAIN_DEFAULT_DIR) $(TRAIN_PAPER_DIR) $(ROOT)/.pytest_cache $(ROOT)/.ruff_cache

@@ -36,7 +36,7 @@ if [ ! -e "$ROOTFS/.complete" ]; then
   mv "$ROOTFS.partial" "$ROOTFS"
 fi
 
-# The tests' temporary files (pytest keeps its last three runs, gigabytes of generated scenes) are not cached.
+# The tests' temporary files (failed tests' folders, with generated scenes and checkpoints) are not cached.
 clear_tmp() { find "$ROOTFS/tmp" -mindepth 1 -maxdepth 1 -exec rm -rf {} + 2>/dev/null || true; }
 mounted=()
 cleanup() {
