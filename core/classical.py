@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage
+from scipy import ndimage, special
 
 from .errors import InputError
 from .hooks import RunHooks, as_hooks
@@ -24,9 +24,15 @@ EIGHT_CONNECTED = np.ones((3, 3), bool)
 NO_CONTRAST = "The scene has no contrast between sea and land (all valid pixels are equal)."
 
 
+ONE_LOOK_SIGMA_PX = 2.0  # despeckle Gaussian for a 1-look scene: about 50 pixels averaged
+MIN_SIGMA_PX = 0.7  # below this the filter barely smooths, whatever the looks
+LOOKS_BLOCK_PX = 8
+LOOKS_BANDS, LOOKS_BAND_ROWS = 16, 64  # rows sampled to estimate the looks: at most 1024 rows
+
+
 @dataclass(frozen=True)
 class ClassicalParams:
-    despeckle_sigma_px: float = 2.0   # Gaussian in dB: ~12 looks for a 1-look scene
+    despeckle_sigma_px: float | None = None  # Gaussian in dB; None: from the scene's looks (despeckle_sigma_for)
     min_area_m2: float = 10_000.0     # islands and lakes smaller than this are speckle, not coast
     contour_band_db: float = 3.0      # dB around the threshold where the contour takes sub-pixel position
 
@@ -48,6 +54,38 @@ def despeckle(db: np.ndarray, sigma_px: float) -> np.ndarray:
         result = smoothed / weight
     result[weight < 0.5] = np.nan
     return result
+
+
+def estimate_looks(scene) -> float | None:
+    """The scene's equivalent number of looks: the 75th percentile of mean^2 / variance of intensity over 8 x 8
+    blocks of valid pixels, in up to 16 bands of rows spread down the scene. Texture and edges lower a block's
+    figure and homogeneous areas (calm sea) give the true one, hence a high percentile; not the highest, since
+    64-pixel estimates scatter. None when no block is wholly valid (the scene is smaller than a block)."""
+    rows = min(LOOKS_BAND_ROWS, scene.height) // LOOKS_BLOCK_PX * LOOKS_BLOCK_PX
+    cols = scene.width // LOOKS_BLOCK_PX * LOOKS_BLOCK_PX
+    if rows == 0 or cols == 0:
+        return None
+    ratios = []
+    for top in np.unique(np.linspace(0, scene.height - rows, LOOKS_BANDS).astype(int)):
+        intensity = np.power(10.0, scene.read_db(0, int(top), cols, rows).astype(np.float64) / 10.0)
+        blocks = intensity.reshape(rows // LOOKS_BLOCK_PX, LOOKS_BLOCK_PX, cols // LOOKS_BLOCK_PX, LOOKS_BLOCK_PX)
+        blocks = blocks.transpose(0, 2, 1, 3).reshape(-1, LOOKS_BLOCK_PX**2)
+        blocks = blocks[np.isfinite(blocks).all(axis=1)]
+        variance = blocks.var(axis=1, ddof=1)
+        blocks, variance = blocks[variance > 0], variance[variance > 0]
+        ratios.append(blocks.mean(axis=1) ** 2 / variance)
+    ratios = np.concatenate(ratios)
+    return float(np.percentile(ratios, 75)) if len(ratios) else None
+
+
+def despeckle_sigma_for(looks: float | None) -> float:
+    """The despeckle Gaussian that leaves a scene of `looks` looks as much noise in dB as a 1-look scene keeps
+    after 2 px: the dB noise of L-look intensity goes as the square root of the trigamma function of L. A
+    multilooked product (Sentinel-1 GRD, ScanSAR) thus keeps its small features sharp; None: 1 look."""
+    if looks is None or not math.isfinite(looks) or looks <= 1.0:
+        return ONE_LOOK_SIGMA_PX
+    ratio = math.sqrt(float(special.polygamma(1, looks)) / float(special.polygamma(1, 1.0)))
+    return max(MIN_SIGMA_PX, ONE_LOOK_SIGMA_PX * ratio)
 
 
 def despeckle_halo(sigma_px: float) -> int:
@@ -274,12 +312,19 @@ def extract_lines(scene, params: ClassicalParams, min_length_m: float, nodata_ma
     from .vector import Coastline, KeepMask, pieces_to_lines, split_at
 
     hooks = as_hooks(hooks)
+    sigma_px = params.despeckle_sigma_px
+    if sigma_px is None:
+        looks = estimate_looks(scene)
+        sigma_px = despeckle_sigma_for(looks)
+        hooks.figures.update(looks=looks, despeckle_sigma_px=sigma_px)
+        hooks.note(f"Speckle: about {looks:.1f} looks, despeckled with a {sigma_px:.2f} px Gaussian." if looks
+                   else f"Speckle: too few valid pixels to estimate the looks; despeckled with {sigma_px:.2f} px.")
     strip_height = min(scene.height, strip_height_for(scene.width, strip_pixels))
     strip_count = -(-scene.height // strip_height)
 
     def strips(start: float, end: float) -> Iterator[tuple[int, int, np.ndarray]]:
         """(strip index, first row, despeckled strip) of one pass, with cancel and progress per strip."""
-        for index, (row, _db, smoothed) in enumerate(despeckled_strips(scene, params.despeckle_sigma_px,
+        for index, (row, _db, smoothed) in enumerate(despeckled_strips(scene, sigma_px,
                                                                         strip_height)):
             hooks.check_cancel()
             yield index, row, smoothed

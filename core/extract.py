@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +14,7 @@ import numpy as np
 from . import classical, methods
 from .errors import InputError
 from .hooks import RunHooks, as_hooks
-from .infer import InferenceConfig
+from .infer import InferenceConfig, with_map_stride
 from .raster import Scene
 from .readers import ReadOptions, open_scene
 from .sea import SEA_ONLY, WATER_CHOICES, SeaRule, WaterMap
@@ -134,6 +134,7 @@ def extract(source: str | os.PathLike | Scene, config: ExtractConfig, hooks: Run
             hooks.note(f"The models were trained on {ranges} m pixels and this scene has {scene.pixel_size:g} m: "
                        + ("read at the models' own crop sides" if inside else "crop sides follow the ground resolution")
                        + f" ({', '.join(map(str, sides))} px).")
+        config = replace(config, inference=with_map_stride(config.inference, sides, predictor.model_side))
         water = WaterMap(scene, config.inference.stride, config.sea) if predictor.has_land else None
         lines = run_models(scene, config, method.name, predictor, sides, hooks, water)
     else:
@@ -197,7 +198,7 @@ def run_models(scene: Scene, config: ExtractConfig, method: str, predictor, side
     from .infer import merged_channels, stream_probabilities
     from .predict import LAND, VALID
 
-    inference = config.inference
+    inference = with_map_stride(config.inference, sides, predictor.model_side)
     stride = inference.stride
     grid_width, grid_height = -(-scene.width // stride), -(-scene.height // stride)
     channels = merged_channels(predictor)

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
-from ..core.classical import ClassicalParams, DbHistogram, SeamUnionFind, despeckled_strips, strip_height_for
+from ..core.classical import ONE_LOOK_SIGMA_PX, DbHistogram, SeamUnionFind, despeckled_strips, strip_height_for
 from ..core.errors import InputError, OutputError
 from ..core.hooks import RunHooks, as_hooks
 from ..core.raster import Scene, map_to_pixel
@@ -189,7 +189,7 @@ def _classes_by_regions(scene: Scene, line_pixels: LinePixels, strip_height: int
     the Otsu threshold; pass 2 labels the strips again and gives each line pixel its nearest region pixel's side."""
     regions = RegionMedians()
     histogram = DbHistogram()
-    for row, db, smoothed in despeckled_strips(scene, ClassicalParams().despeckle_sigma_px, strip_height):
+    for row, db, smoothed in despeckled_strips(scene, ONE_LOOK_SIGMA_PX, strip_height):
         hooks.check_cancel()
         histogram.add(smoothed)
         valid = np.isfinite(db)

@@ -24,7 +24,7 @@ import numpy as np
 from ..core.errors import Cancelled, CoastlineError, InputError, OutputError
 from ..core.extract import ExtractConfig, extract, model_sides
 from ..core.hooks import RunHooks, as_hooks
-from ..core.infer import InferenceConfig
+from ..core.infer import InferenceConfig, map_stride
 from ..core.methods import ORIENTATION_FREE, PAPER
 from ..core.metric import DEFAULT_CAP_M, evaluate
 from ..core.predict import DEVICES
@@ -271,11 +271,12 @@ def validation_config(meta: ModelMeta, device: str) -> ExtractConfig:
 def describe_validation(meta: ModelMeta, scenes: Sequence[ValidationScene], device: str) -> str:
     config = validation_config(meta, device)
     inference = config.inference
-    scales = "; ".join(f"{item.scene.name} {model_sides([meta], item.scene.pixel_size, inference)}"
-                       for item in scenes)
+    sides = [(item.scene.name, model_sides([meta], item.scene.pixel_size, inference)) for item in scenes]
+    scales = "; ".join(f"{name} {crop_sides} (map stride {inference.stride or map_stride(crop_sides, meta.model_side)} "
+                       "px)" for name, crop_sides in sides)
     return (f"validated as Extract coastline runs: method {config.method}, overlap {inference.overlap:g}, "
-            f"minimum length {config.min_length_m:g} m, map stride {inference.stride} px, smoothing "
-            f"{inference.smoothing_sigma:g}; scales (crop sides) {scales}.")
+            f"minimum length {config.min_length_m:g} m, smoothing {inference.smoothing_sigma:g} map cells; "
+            f"scales (crop sides) {scales}.")
 
 
 def validate(network, meta: ModelMeta, scenes: Sequence[ValidationScene], device: str, hooks: RunHooks) -> float:

@@ -106,7 +106,8 @@ class ExtractCoastlineAlgorithm(QgsProcessingAlgorithm):
             "out-of-memory it is halved and the run goes on.<br>"
             "<b>Device</b>: auto takes the GPU when torch sees one, else the CPU (the log says which).<br>"
             "<b>Precision</b>: auto = bf16 (or fp16) on a GPU, fp32 on a CPU.<br>"
-            "<b>Smoothing</b>: sigma of the Gaussian on the merged map, in map cells (2 px each).<br>"
+            "<b>Smoothing</b>: sigma of the Gaussian on the merged map, in map cells: 1 px where the scene is read "
+            "about one to one (the bundled model), else 2 px; the log gives the map stride.<br>"
             "<b>Minimum line length</b>: shorter pieces are dropped (metres).<br>"
             "<b>Water</b>: 0 = the sea's coast only (the default): the sea is the water that touches the image "
             "border or no-data (or the largest water body), on a grid of about 30 m; lakes, ponds and rivers above "
@@ -170,7 +171,8 @@ class ExtractCoastlineAlgorithm(QgsProcessingAlgorithm):
             "auto: bf16/fp16 on a GPU, fp32 on a CPU.", True)
         add(number(self.SMOOTHING, "Smoothing sigma (map cells)", number.Double, inference.smoothing_sigma,
                    minValue=0.0),
-            "Gaussian filter of the merged probability map (the paper's smoothing).", True)
+            "Gaussian filter of the merged probability map (the paper's smoothing), in cells of 1 or 2 px "
+            "(logged).", True)
         add(number(self.MIN_LENGTH, "Minimum line length (m)", number.Double, defaults.min_length_m, minValue=0.0),
             "Lines shorter than this are dropped as noise.")
         add(QgsProcessingParameterEnum(self.WATER, "Water", options=[WATER_LABELS[name] for name in WATER_CHOICES],

@@ -104,7 +104,7 @@ def whole_scene_lines(scene, params: classical.ClassicalParams, min_length_m: fl
 def test_streamed_lines_match_the_whole_scene_method(seed):
     generated = generate_scene(512, 512, seed, "rocky")
     scene = array_scene(generated.dn, generated.geotransform)
-    params = classical.ClassicalParams()
+    params = classical.ClassicalParams(despeckle_sigma_px=2.0)
     threshold, reference = whole_scene_lines(scene, params, 60.0, 2)
     hooks = RunHooks()
     lines = classical.extract_lines(scene, params, 60.0, 2, hooks, strip_pixels=512 * 37)
@@ -118,6 +118,44 @@ def test_streamed_lines_match_the_whole_scene_method(seed):
     assert ours.hausdorff_distance(theirs) < 3.0  # under a pixel (3 m)
     vertices = shapely.points(np.concatenate(reference))
     assert np.mean(shapely.distance(vertices, ours)) < 0.3
+
+
+def speckled_dn(looks: float, shape=(256, 320), seed: int = 0, sigma0_db=-12.0) -> np.ndarray:
+    intensity = 10 ** ((np.asarray(sigma0_db) + 83.0) / 10.0) * np.random.default_rng(seed).gamma(looks, 1 / looks,
+                                                                                                   shape)
+    return np.clip(np.rint(np.sqrt(intensity)), 1, 65535).astype(np.uint16)
+
+
+@pytest.mark.parametrize("looks", [1, 4, 12])
+def test_estimate_looks_recovers_the_speckle_of_a_uniform_scene(looks):
+    estimate = classical.estimate_looks(array_scene(speckled_dn(looks), GEOTRANSFORM))
+    assert looks * 0.9 < estimate < looks * 1.5  # a high percentile of 64-pixel estimates: a little above
+
+
+def test_estimate_looks_skips_nodata_and_needs_a_whole_block():
+    dn = speckled_dn(4)
+    dn[:, :200] = 0
+    assert 3.6 < classical.estimate_looks(array_scene(dn, GEOTRANSFORM)) < 6
+    assert classical.estimate_looks(array_scene(speckled_dn(4, (7, 300)), GEOTRANSFORM)) is None
+
+
+def test_despeckle_sigma_leaves_the_noise_of_one_look_at_two_pixels():
+    assert classical.despeckle_sigma_for(None) == classical.despeckle_sigma_for(1.0) == classical.ONE_LOOK_SIGMA_PX
+    sigmas = [classical.despeckle_sigma_for(looks) for looks in (1.5, 2.0, 4.0, 8.0, 100.0)]
+    assert sigmas == sorted(sigmas, reverse=True) and sigmas[-1] == classical.MIN_SIGMA_PX
+    one_look = np.std(classical.despeckle(array_scene(speckled_dn(1), GEOTRANSFORM).read_db(), 2.0)[20:-20, 20:-20])
+    for looks, sigma in zip((2.0, 4.0), sigmas[1:3]):
+        db = array_scene(speckled_dn(looks, seed=1), GEOTRANSFORM).read_db()
+        assert np.std(classical.despeckle(db, sigma)[20:-20, 20:-20]) == pytest.approx(one_look, rel=0.25)
+
+
+def test_a_multilooked_scene_is_despeckled_less_and_says_so():
+    dn = speckled_dn(16, sigma0_db=np.where(np.arange(320) < 150, -20.0, -6.0))
+    hooks = RunHooks()
+    lines = classical.extract_lines(array_scene(dn, GEOTRANSFORM), classical.ClassicalParams(), 60.0, 2, hooks)
+    assert hooks.figures["despeckle_sigma_px"] == classical.MIN_SIGMA_PX and hooks.figures["looks"] > 12
+    assert any("looks, despeckled with a 0.70 px Gaussian" in note for note in hooks.notes)
+    assert len(lines) == 1 and np.abs(lines[0].coords[:, 0] - (500_000.0 + 150 * 3.0)).max() < 3.0
 
 
 def test_straight_coast_is_found_where_it_is(tmp_path):

@@ -8,7 +8,7 @@ import torch
 from sar_coastline.core.errors import Cancelled
 from sar_coastline.core.extract import ExtractConfig, extract, run_models
 from sar_coastline.core.hooks import RunHooks
-from sar_coastline.core.infer import InferenceConfig, prefetch
+from sar_coastline.core.infer import InferenceConfig, map_stride, prefetch
 from sar_coastline.core.predict import EnsemblePredictor
 from sar_coastline.core.raster import array_scene, open_scene
 from sar_coastline.models.modelfile import create_model, save_model, write_manifest
@@ -35,6 +35,17 @@ def test_engine_places_a_straight_coast(method):
     assert np.abs(xs - (500_000.0 + 100 * 3.0)).max() < 4.5  # within 1.5 px (sub-cell, stride 2)
     assert lines[0].length_m > 0.8 * 300 * 3
     assert 0 < lines[0].attributes["confidence"] <= 1
+
+
+def test_a_scene_read_one_to_one_gets_a_one_pixel_map():
+    assert map_stride([128, 192], 64) == 2 and map_stride([64, 96], 64) == 1 and map_stride([127], 64) == 1
+    predictor = EnsemblePredictor([(loaded(ThresholdNet()), 1.0)], device="cpu", batch_size=8)
+    config = ExtractConfig(method="orientation_free", inference=InferenceConfig(scales=(64,)), min_length_m=30)
+    hooks = RunHooks()
+    lines = run_models(halves_scene(), config, "orientation_free", predictor, [64], hooks)
+    assert any("map stride 1 px" in note for note in hooks.notes)
+    offsets = np.abs(lines[0].coords[:, 0] - (500_000.0 + 100 * 3.0))
+    assert len(lines) == 1 and offsets.max() < 4.5 and offsets.mean() < 1.0
 
 
 def test_oom_halves_the_batch_and_gives_the_same_result():
