@@ -48,6 +48,9 @@ def main(argv=None) -> int:
     parser.add_argument("--smoothing", type=float, default=inference.smoothing_sigma,
                         help="Gaussian sigma on the merged map (cells)")
     parser.add_argument("--min-length", type=float, default=ExtractConfig.min_length_m, help="metres")
+    parser.add_argument("--edge-snap", type=float, default=ExtractConfig.edge_snap_px,
+                        help="model methods: how far (scene pixels) a line may move onto the image's water/land edge; "
+                             "0: off")
     parser.add_argument("--probabilities", help="optional GeoTIFF of the fused probabilities")
     parser.add_argument("--water", choices=WATER_CHOICES, default=ExtractConfig.water,
                         help="sea: the sea's coast only (lakes and ponds left out); all: every water boundary")
@@ -59,6 +62,7 @@ def main(argv=None) -> int:
     config = ExtractConfig(
         method=args.method, models=tuple(args.models), band=args.band, polarisation=args.polarisation,
         scale=args.scale, calibration_db=args.calibration_db, output_crs=args.output_crs, min_length_m=args.min_length,
+        edge_snap_px=args.edge_snap,
         probabilities_path=args.probabilities, water=args.water, reference_distance_m=args.reference_distance,
         inference=InferenceConfig(scales=tuple(args.scales) if args.scales else None, overlap=args.overlap,
                                   batch_size=args.batch_size, device=args.device, precision=args.precision,

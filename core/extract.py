@@ -17,6 +17,7 @@ from .hooks import RunHooks, as_hooks
 from .infer import InferenceConfig, with_map_stride
 from .raster import Scene
 from .readers import ReadOptions, open_scene
+from .refine import snap_to_edge
 from .sea import SEA_ONLY, WATER_CHOICES, SeaRule, WaterMap
 from .vector import Coastline, KeepMask, pieces_to_lines
 
@@ -34,6 +35,7 @@ class ExtractConfig:
     output_crs: str = ""  # CRS of the lines (WKT or 'EPSG:n'); empty: the raster's own, or the local UTM zone
     min_length_m: float = 60.0
     nodata_margin_px: int = 2
+    edge_snap_px: float = 4.0  # model methods: how far a line may move onto the image's water/land edge; 0: off
     inference: InferenceConfig = field(default_factory=InferenceConfig)
     classical: classical.ClassicalParams = field(default_factory=classical.ClassicalParams)
     probabilities_path: str | None = None  # optional GeoTIFF of the fused maps
@@ -141,6 +143,8 @@ def extract(source: str | os.PathLike | Scene, config: ExtractConfig, hooks: Run
         water = WaterMap(scene, 1, config.sea)
         lines = method.lines(scene, config, hooks, water)
     lines = sea_and_land_side(lines, water, config, scene.crs_wkt, hooks)
+    if method.needs_models and config.edge_snap_px > 0 and water is not None and water.fed:  # land on the left
+        lines = snap_to_edge(scene, lines, config.edge_snap_px, hooks)
     for line in lines:
         line.attributes = {"scene": scene.name, "date": scene.acquisition_date, "method": method.name,
                            **line.attributes, "length_m": round(line.length_m, 2)}

@@ -57,6 +57,7 @@ class ExtractCoastlineAlgorithm(QgsProcessingAlgorithm):
     DEVICE = "DEVICE"
     PRECISION = "PRECISION"
     SMOOTHING = "SMOOTHING"
+    EDGE_SNAP = "EDGE_SNAP"
     MIN_LENGTH = "MIN_LENGTH"
     WATER = "WATER"
     REFERENCE = "REFERENCE"
@@ -108,11 +109,13 @@ class ExtractCoastlineAlgorithm(QgsProcessingAlgorithm):
             "<b>Precision</b>: auto = bf16 (or fp16) on a GPU, fp32 on a CPU.<br>"
             "<b>Smoothing</b>: sigma of the Gaussian on the merged map, in map cells: 1 px where the scene is read "
             "about one to one (the bundled model), else 2 px; the log gives the map stride.<br>"
+            "<b>Edge snap</b>: model methods: each line may move up to this many scene pixels along its normal onto "
+            "the image's own water/land edge (the despeckled dB half-way between the water and land found along "
+            "the lines); the models still decide where there is coast. 0 = off.<br>"
             "<b>Minimum line length</b>: shorter pieces are dropped (metres).<br>"
             "<b>Water</b>: 0 = the sea's coast only (the default): the sea is the water that touches the image "
             "border or no-data (or the largest water body), on a grid of about 30 m; lakes, ponds and rivers above "
-            "their mouth are left out, and with the classical method a sea-enclosed patch less than 3 dB brighter "
-            "than the threshold (wind or current) is sea, not an island. 1 = every water boundary.<br>"
+            "their mouth are left out. 1 = every water boundary.<br>"
             "<b>Reference coastline</b>: optional line layer you trust (OpenStreetMap's coastline, last year's "
             "extraction); parts of lines farther than <b>Reference distance</b> from it are dropped.<br>"
             "<b>Coastline</b>: the output lines, with the fields scene, date, method, models, confidence (0-1, "
@@ -173,6 +176,9 @@ class ExtractCoastlineAlgorithm(QgsProcessingAlgorithm):
                    minValue=0.0),
             "Gaussian filter of the merged probability map (the paper's smoothing), in cells of 1 or 2 px "
             "(logged).", True)
+        add(number(self.EDGE_SNAP, "Edge snap reach (scene pixels)", number.Double, defaults.edge_snap_px,
+                   minValue=0.0),
+            "Model methods: how far a line may move onto the image's own water/land edge; 0 = off.", True)
         add(number(self.MIN_LENGTH, "Minimum line length (m)", number.Double, defaults.min_length_m, minValue=0.0),
             "Lines shorter than this are dropped as noise.")
         add(QgsProcessingParameterEnum(self.WATER, "Water", options=[WATER_LABELS[name] for name in WATER_CHOICES],
@@ -226,6 +232,7 @@ class ExtractCoastlineAlgorithm(QgsProcessingAlgorithm):
                                models=tuple(self.parameterAsFileList(parameters, self.MODELS, context)
                                             if parameters.get(self.MODELS) else ()),
                                min_length_m=self.parameterAsDouble(parameters, self.MIN_LENGTH, context),
+                               edge_snap_px=self.parameterAsDouble(parameters, self.EDGE_SNAP, context),
                                inference=inference, probabilities_path=probabilities,
                                water=WATER_CHOICES[self.parameterAsEnum(parameters, self.WATER, context)],
                                **self._reference_lines(parameters, context, feedback),

@@ -100,6 +100,7 @@ def test_real_model_files_run_end_to_end_and_write_probabilities(tmp_path, tiny_
         assert result.method == method
         assert result.lines, "random tiny models still draw lines on this scene; none means the engine lost them"
         assert {line.attributes["models"] for line in result.lines} == {"softmax, sigmoid"}
+        assert any(note.startswith("Edge snap") for note in result.notes)
     written = open_scene(probabilities, band=2)
     assert (written.width, written.height) == (130, 100)  # stride 2
     assert not list(tmp_path.glob(".*partial"))
