@@ -33,6 +33,9 @@ LOOKS_BANDS, LOOKS_BAND_ROWS = 16, 64  # rows sampled to estimate the looks: at 
 @dataclass(frozen=True)
 class ClassicalParams:
     despeckle_sigma_px: float | None = None  # Gaussian in dB; None: from the scene's looks (despeckle_sigma_for)
+    # How far the despeckle follows the looks (despeckle_sigma_for's share): the full noise match drew the outlines
+    # of low-contrast features (fronts, bright sea) so rough that the lines doubled (docs/benchmarks.md, session 13)
+    looks_share: float = 0.5
     min_area_m2: float = 10_000.0     # islands and lakes smaller than this are speckle, not coast
     contour_band_db: float = 3.0      # dB around the threshold where the contour takes sub-pixel position
 
@@ -78,14 +81,15 @@ def estimate_looks(scene) -> float | None:
     return float(np.percentile(ratios, 75)) if len(ratios) else None
 
 
-def despeckle_sigma_for(looks: float | None) -> float:
-    """The despeckle Gaussian that leaves a scene of `looks` looks as much noise in dB as a 1-look scene keeps
-    after 2 px: the dB noise of L-look intensity goes as the square root of the trigamma function of L. A
-    multilooked product (Sentinel-1 GRD, ScanSAR) thus keeps its small features sharp; None: 1 look."""
+def despeckle_sigma_for(looks: float | None, share: float = 1.0) -> float:
+    """The despeckle Gaussian for a scene of `looks` looks. With `share` 1: the sigma that leaves as much noise in
+    dB as a 1-look scene keeps after 2 px (the dB noise of L-look intensity goes as the square root of the trigamma
+    function of L), so a multilooked product (Sentinel-1 GRD, ScanSAR) keeps its small features sharp. With a
+    smaller share, that far from 2 px towards it in log scale (0: 2 px whatever the looks). None: 1 look."""
     if looks is None or not math.isfinite(looks) or looks <= 1.0:
         return ONE_LOOK_SIGMA_PX
     ratio = math.sqrt(float(special.polygamma(1, looks)) / float(special.polygamma(1, 1.0)))
-    return max(MIN_SIGMA_PX, ONE_LOOK_SIGMA_PX * ratio)
+    return max(MIN_SIGMA_PX, ONE_LOOK_SIGMA_PX * ratio**share)
 
 
 def despeckle_halo(sigma_px: float) -> int:
@@ -315,7 +319,7 @@ def extract_lines(scene, params: ClassicalParams, min_length_m: float, nodata_ma
     sigma_px = params.despeckle_sigma_px
     if sigma_px is None:
         looks = estimate_looks(scene)
-        sigma_px = despeckle_sigma_for(looks)
+        sigma_px = despeckle_sigma_for(looks, params.looks_share)
         hooks.figures.update(looks=looks, despeckle_sigma_px=sigma_px)
         hooks.note(f"Speckle: about {looks:.1f} looks, despeckled with a {sigma_px:.2f} px Gaussian." if looks
                    else f"Speckle: too few valid pixels to estimate the looks; despeckled with {sigma_px:.2f} px.")

@@ -143,6 +143,8 @@ def test_despeckle_sigma_leaves_the_noise_of_one_look_at_two_pixels():
     assert classical.despeckle_sigma_for(None) == classical.despeckle_sigma_for(1.0) == classical.ONE_LOOK_SIGMA_PX
     sigmas = [classical.despeckle_sigma_for(looks) for looks in (1.5, 2.0, 4.0, 8.0, 100.0)]
     assert sigmas == sorted(sigmas, reverse=True) and sigmas[-1] == classical.MIN_SIGMA_PX
+    assert classical.despeckle_sigma_for(4.0, 0.0) == 2.0
+    assert classical.despeckle_sigma_for(4.0, 0.5) == pytest.approx((2.0 * sigmas[2]) ** 0.5)  # geometric mean
     one_look = np.std(classical.despeckle(array_scene(speckled_dn(1), GEOTRANSFORM).read_db(), 2.0)[20:-20, 20:-20])
     for looks, sigma in zip((2.0, 4.0), sigmas[1:3]):
         db = array_scene(speckled_dn(looks, seed=1), GEOTRANSFORM).read_db()
@@ -153,8 +155,9 @@ def test_a_multilooked_scene_is_despeckled_less_and_says_so():
     dn = speckled_dn(16, sigma0_db=np.where(np.arange(320) < 150, -20.0, -6.0))
     hooks = RunHooks()
     lines = classical.extract_lines(array_scene(dn, GEOTRANSFORM), classical.ClassicalParams(), 60.0, 2, hooks)
-    assert hooks.figures["despeckle_sigma_px"] == classical.MIN_SIGMA_PX and hooks.figures["looks"] > 12
-    assert any("looks, despeckled with a 0.70 px Gaussian" in note for note in hooks.notes)
+    looks, sigma = hooks.figures["looks"], hooks.figures["despeckle_sigma_px"]
+    assert looks > 12 and sigma == classical.despeckle_sigma_for(looks, classical.ClassicalParams().looks_share)
+    assert 0.7 < sigma < 1.0 and any(f"looks, despeckled with a {sigma:.2f} px Gaussian" in n for n in hooks.notes)
     assert len(lines) == 1 and np.abs(lines[0].coords[:, 0] - (500_000.0 + 150 * 3.0)).max() < 3.0
 
 
