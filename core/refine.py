@@ -43,7 +43,9 @@ def left_normals(coords: np.ndarray) -> np.ndarray:
 
 def snap_to_edge(scene, lines: list[Coastline], reach_px: float, hooks: RunHooks | None = None,
                  strip_pixels: int = STRIP_PIXELS) -> list[Coastline]:
-    """`lines` (land on their left, map coordinates of `scene`) moved onto the image's edge; see the module."""
+    """`lines` (land on their left, map coordinates of `scene`) moved onto the image's edge; see the module.
+    Two passes over the strips that hold lines (the threshold, then the crossings); what is kept grows with the
+    lines only."""
     hooks = as_hooks(hooks)
     lines = [line for line in lines if len(line.coords) >= 2]
     if reach_px <= 0 or not lines:
@@ -54,28 +56,20 @@ def snap_to_edge(scene, lines: list[Coastline], reach_px: float, hooks: RunHooks
     ahead_cols, ahead_rows = map_to_pixel(scene.geotransform, *(coords + normals * scene.pixel_size).T)
     vertices = np.column_stack([cols, rows]) - 0.5  # array indices: pixel centres at integers
     steps = np.column_stack([ahead_cols - cols, ahead_rows - rows])  # one pixel to the left, in the array
-    search = np.arange(-reach_px, reach_px + STEP_PX / 2, STEP_PX)
+    sampler = StripSampler(scene, despeckle_sigma_for(estimate_looks(scene)), hooks, strip_pixels)
     # The threshold's samples reach three times as far, from every fourth vertex: a line drawn off the edge
     # still sees both sides.
     wide = np.arange(-3 * reach_px, 3 * reach_px + 0.5, 1.0)
-    search_points = (vertices[:, None, :] + search[None, :, None] * steps[:, None, :]).reshape(-1, 2)
-    wide_points = (vertices[::4, None, :] + wide[None, :, None] * steps[::4, None, :]).reshape(-1, 2)
-    points = np.concatenate([search_points, wide_points]).astype(np.float32)
-    values = sample_despeckled(scene, points[:, 0], points[:, 1], hooks, strip_pixels)
-    samples, around = values[:len(search_points)].reshape(len(vertices), len(search)), values[len(search_points):]
+    around = np.concatenate([values.ravel() for _chosen, values in sampler(vertices[::4], steps[::4], wide)])
     threshold, contrast = edge_threshold(around[np.isfinite(around)])
     if contrast < MIN_CONTRAST_DB:
         hooks.note(f"Edge snap: water and land differ by {contrast:.1f} dB along the lines (under "
                    f"{MIN_CONTRAST_DB:g}); they stay where the models put them.")
         return lines
-    field = samples - threshold
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rising = (field[:, :-1] <= 0) & (field[:, 1:] > 0)  # sea to land, walking towards the land side
-        positions = search[:-1] + STEP_PX * -field[:, :-1] / (field[:, 1:] - field[:, :-1])
-    distance = np.where(rising, np.abs(positions), np.inf)
-    nearest = np.argmin(distance, axis=1)
-    found = np.isfinite(distance[np.arange(len(nearest)), nearest])
-    shifts = np.where(found, positions[np.arange(len(nearest)), nearest], 0.0)
+    search = np.arange(-reach_px, reach_px + STEP_PX / 2, STEP_PX)
+    shifts, found = np.zeros(len(vertices)), np.zeros(len(vertices), bool)
+    for chosen, values in sampler(vertices, steps, search):
+        shifts[chosen], found[chosen] = nearest_rising_crossing(values - threshold, search)
     snapped, start = [], 0
     for line in lines:
         count = len(line.coords)
@@ -94,6 +88,20 @@ def snap_to_edge(scene, lines: list[Coastline], reach_px: float, hooks: RunHooks
     return snapped
 
 
+def nearest_rising_crossing(field: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of `field` (sampled at `offsets`, walking towards the land side): the offset of the crossing from
+    below 0 to above it nearest to 0, linearly interpolated, and whether there is one (else 0)."""
+    step = offsets[1] - offsets[0]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rising = (field[:, :-1] <= 0) & (field[:, 1:] > 0)  # NaN (outside, no-data) compares False
+        positions = offsets[:-1] + step * -field[:, :-1] / (field[:, 1:] - field[:, :-1])
+    distance = np.where(rising, np.abs(positions), np.inf)
+    nearest = np.argmin(distance, axis=1)
+    rows = np.arange(len(field))
+    found = np.isfinite(distance[rows, nearest])
+    return np.where(found, positions[rows, nearest], 0.0), found
+
+
 def edge_threshold(values: np.ndarray) -> tuple[float, float]:
     """Half-way between the water and land medians (split by Otsu) of dB sampled across the coast, and their
     difference. Unlike Otsu's split itself, the half-way point does not lean towards the class with fewer samples
@@ -105,24 +113,36 @@ def edge_threshold(values: np.ndarray) -> tuple[float, float]:
     return (low + high) / 2, high - low
 
 
-def sample_despeckled(scene, cols: np.ndarray, rows: np.ndarray, hooks: RunHooks, strip_pixels: int = STRIP_PIXELS
-                      ) -> np.ndarray:
-    """The despeckled dB (the classical filter for the scene's looks) at pixel positions (centres at integers),
-    bilinear; NaN outside the scene or in no-data. Only the strips that hold points are read."""
-    sigma = despeckle_sigma_for(estimate_looks(scene))
-    halo = despeckle_halo(sigma)
-    values = np.full(len(cols), np.nan, np.float32)
-    inside = (cols >= 0) & (cols <= scene.width - 1) & (rows >= 0) & (rows <= scene.height - 1)
-    first_rows = np.floor(rows).astype(int)
-    strip_height = min(scene.height, strip_height_for(scene.width, strip_pixels))
-    for row in range(0, scene.height, strip_height):
-        chosen = np.flatnonzero(inside & (first_rows >= row) & (first_rows < row + strip_height))
-        if chosen.size == 0:
-            continue
-        hooks.check_cancel()
-        bottom = min(scene.height, row + strip_height + 1)  # one more row: the bilinear neighbour below
-        top, end = max(0, row - halo), min(scene.height, bottom + halo)
-        smoothed = despeckle(scene.read_db(0, top, scene.width, end - top), sigma)[row - top:bottom - top]
-        values[chosen] = ndimage.map_coordinates(smoothed, [rows[chosen] - row, cols[chosen]], order=1,
-                                                 mode="nearest")
-    return values
+class StripSampler:
+    """The despeckled dB (the classical filter at `sigma_px`) along vertices' normals, a strip of the scene at a
+    time: only strips that hold vertices are read, each with the rows its vertices' samples reach and the
+    filter's halo, so memory goes with a strip and its vertices."""
+
+    def __init__(self, scene, sigma_px: float, hooks: RunHooks, strip_pixels: int = STRIP_PIXELS):
+        self.scene, self.sigma_px, self.hooks = scene, sigma_px, hooks
+        self.strip_height = min(scene.height, strip_height_for(scene.width, strip_pixels))
+
+    def __call__(self, vertices: np.ndarray, steps: np.ndarray, offsets: np.ndarray):
+        """Yields (indices of the vertices whose row is in a strip, their samples (vertices, offsets)): at vertex +
+        offset x step (array indices, pixel centres at integers), bilinear; NaN outside the scene or in no-data."""
+        scene = self.scene
+        if len(vertices) == 0:
+            return
+        reach = int(np.ceil(np.abs(offsets).max() * np.abs(steps[:, 1]).max())) + 1
+        halo = despeckle_halo(self.sigma_px)
+        vertex_rows = np.clip(np.floor(vertices[:, 1]).astype(int), 0, scene.height - 1)
+        for row in range(0, scene.height, self.strip_height):
+            chosen = np.flatnonzero((vertex_rows >= row) & (vertex_rows < row + self.strip_height))
+            if chosen.size == 0:
+                continue
+            self.hooks.check_cancel()
+            first, end = max(0, row - reach), min(scene.height, row + self.strip_height + reach + 1)
+            top, bottom = max(0, first - halo), min(scene.height, end + halo)
+            smoothed = despeckle(scene.read_db(0, top, scene.width, bottom - top), self.sigma_px)[first - top:end - top]
+            points = vertices[chosen, None, :] + offsets[None, :, None] * steps[chosen, None, :]
+            cols, rows = points[..., 0].ravel(), points[..., 1].ravel()
+            inside = (cols >= 0) & (cols <= scene.width - 1) & (rows >= 0) & (rows <= scene.height - 1)
+            values = np.full(cols.shape, np.nan, np.float32)
+            values[inside] = ndimage.map_coordinates(smoothed, [rows[inside] - first, cols[inside]], order=1,
+                                                     mode="nearest")
+            yield chosen, values.reshape(len(chosen), len(offsets))

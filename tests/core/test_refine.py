@@ -55,3 +55,14 @@ def test_reach_zero_leaves_the_lines_alone():
     original = north_to_south(COAST_X + 9.0)
     [line] = snap_to_edge(scene, [original], 0.0)
     np.testing.assert_array_equal(line.coords, original.coords)
+
+
+def test_strips_give_the_same_snap_as_one_read():
+    scene = array_scene(two_halves_dn(256, 256, coast_col=100), GEOTRANSFORM)
+    lines = [north_to_south(COAST_X + 6.0), north_to_south(COAST_X - 4.5)]
+    whole = snap_to_edge(scene, lines, 4.0)
+    hooks = RunHooks()
+    strips = snap_to_edge(scene, lines, 4.0, hooks, strip_pixels=256 * 9)  # 29 strips: samples cross seams
+    for one, other in zip(whole, strips):
+        np.testing.assert_allclose(one.coords, other.coords, atol=1e-6)
+    assert np.abs(strips[0].coords[:, 0] - COAST_X).mean() < 1.0
