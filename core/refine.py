@@ -2,8 +2,9 @@
 
 A model places the coast to about one of its own pixels, and it reads a scene at crop sides resized to its side;
 the despeckled image is sharper. Each vertex of a line (land on its left) is searched along its normal, up to
-`reach_px` scene pixels either way, for where the despeckled dB (the classical method's filter, set from the
-scene's looks) crosses a threshold of the coast's own neighbourhood: half-way between the water and land medians
+`reach_px` scene pixels either way, for where the despeckled dB crosses a threshold of the coast's own
+neighbourhood. The filter is the classical one at the sigma that fully matches the scene's looks (sharper than
+the classical method's own, which goes half-way). The threshold is half-way between the water and land medians
 of the dB sampled along those normals, which adapts to the water and land found at the coast rather than to the
 whole scene (no snap when they differ by less than 3 dB). The nearest crossing from sea to land wins; a vertex
 without one stays; a median over 5 vertices removes lone jumps. The model still decides where there is coast

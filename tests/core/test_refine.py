@@ -1,4 +1,4 @@
-"""The edge snap: model lines moved onto the image's water/land edge, never across the scene."""
+"""The edge snap: model lines moved a few pixels along their normals onto the image's water/land edge."""
 
 import numpy as np
 import pytest
