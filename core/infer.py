@@ -87,22 +87,44 @@ class DeviceRows:
         self.width, self.height = scene.width, scene.height
         self.chunks = prefetch(scene.iter_strips(chunk_rows))  # the host reads ahead while the device works
         self.device = device
-        self.top = 0  # scene row of self.rows[0]
-        self.rows = torch.empty((0, scene.width), dtype=torch.float32, device=device)
+        self.top = 0  # scene row of buffer row 0
+        self.count = 0  # buffer rows holding scene rows
+        # One buffer, grown only for a taller tile and shifted in place (see StripMerger).
+        self.buffer = torch.empty((0, scene.width), dtype=torch.float32, device=device)
+
+    def _append(self, chunk) -> None:
+        import torch
+
+        needed = self.count + len(chunk)
+        if needed > self.buffer.shape[0]:
+            buffer = torch.empty((needed, self.width), dtype=torch.float32, device=self.device)
+            buffer[:self.count] = self.buffer[:self.count]
+            self.buffer = buffer
+        self.buffer[self.count:needed] = torch.from_numpy(chunk)
+        self.count = needed
+
+    def _drop(self, rows: int) -> None:
+        kept = self.count - rows
+        for start in range(0, kept, rows):  # chunks no taller than the shift never overlap their source
+            stop = min(start + rows, kept)
+            self.buffer[start:stop] = self.buffer[start + rows:stop + rows]
+        self.count, self.top = max(kept, 0), self.top + rows
 
     def window(self, tile: Tile):
         """(side, side) dB tensor; past the scene is NaN (no data). Tiles must come in order of their row."""
         import torch
 
         end = min(tile.row + tile.side, self.height)
-        while self.top + self.rows.shape[0] < end:
+        while True:
+            if tile.row > self.top and self.count:  # rows above the tile first: less to hold while reading
+                self._drop(min(tile.row - self.top, self.count))
+            if self.top + self.count >= end:
+                break
             _first, chunk = next(self.chunks)
-            self.rows = torch.cat([self.rows, torch.from_numpy(chunk).to(self.device)])
-        if tile.row > self.top:
-            self.rows, self.top = self.rows[tile.row - self.top:], tile.row
+            self._append(chunk)
         window = torch.full((tile.side, tile.side), float("nan"), device=self.device)
         right = min(tile.col + tile.side, self.width)
-        window[:end - tile.row, :right - tile.col] = self.rows[:end - tile.row, tile.col:right]
+        window[:end - tile.row, :right - tile.col] = self.buffer[:end - tile.row, tile.col:right]
         return window
 
     def close(self) -> None:

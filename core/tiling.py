@@ -55,6 +55,9 @@ def blend_window(size: int, floor: float = 1e-3) -> np.ndarray:
     return np.outer(ramp, ramp)
 
 
+STRIP_CELLS = 2**21
+
+
 class StripMerger:
     """Accumulates tile outputs (channels, h, w) on a grid of `stride` scene pixels and emits finished strips.
 
@@ -65,7 +68,7 @@ class StripMerger:
     """
 
     def __init__(self, scene_width: int, scene_height: int, channels: int, stride: int = 1,
-                 sigma: float = 0.0, strip_rows: int = 256, prepare=None, device: str = "cpu"):
+                 sigma: float = 0.0, strip_rows: int | None = None, prepare=None, device: str = "cpu"):
         import torch
 
         self.stride = stride
@@ -74,21 +77,40 @@ class StripMerger:
         self.channels = channels
         self.sigma = sigma
         self.halo = int(4.0 * sigma + 0.5) if sigma > 0 else 0  # scipy's default truncation radius
-        self.strip_rows = strip_rows
+        # Strips of about STRIP_CELLS cells: a strip's temporaries (filtering, contouring) stay the same size
+        # however wide the scene, within 32-256 rows.
+        self.strip_rows = strip_rows or min(256, max(32, STRIP_CELLS // self.width))
         self.prepare = prepare  # applied to the averaged map (a tensor) before the Gaussian (pointwise statistics)
         self.device = device
         self.base = 0  # grid row of buffer row 0
         self.emitted = 0  # grid rows below this were handed out
+        self.buffered_rows = 0  # buffer rows in use, from row 0
+        # Buffers allocated once (grown only when a taller tile comes) and shifted in place: a buffer
+        # re-made for every strip left the allocator holding freed blocks of every size (wide scenes, 1 px maps).
         self.sums = torch.zeros((channels, 0, self.width), dtype=torch.float32, device=device)
         self.weights = torch.zeros((0, self.width), dtype=torch.float32, device=device)
 
     def _ensure_rows(self, end: int) -> None:
-        import torch
+        needed = min(end, self.height) - self.base
+        if needed > self.weights.shape[0]:
+            sums = self.sums.new_zeros((self.channels, needed, self.width))
+            weights = self.weights.new_zeros((needed, self.width))
+            sums[:, :self.buffered_rows] = self.sums[:, :self.buffered_rows]
+            weights[:self.buffered_rows] = self.weights[:self.buffered_rows]
+            self.sums, self.weights = sums, weights
+        self.buffered_rows = max(self.buffered_rows, needed)
 
-        missing = min(end, self.height) - (self.base + self.weights.shape[0])
-        if missing > 0:
-            self.sums = torch.cat([self.sums, self.sums.new_zeros((self.channels, missing, self.width))], 1)
-            self.weights = torch.cat([self.weights, self.weights.new_zeros((missing, self.width))], 0)
+    def _drop_rows(self, count: int) -> None:
+        """Shift the buffers up by `count` rows, in place, and clear the rows freed at the bottom."""
+        kept = self.buffered_rows - count
+        for start in range(0, kept, count):  # chunks no taller than the shift never overlap their source
+            stop = min(start + count, kept)
+            self.sums[:, start:stop] = self.sums[:, start + count:stop + count]
+            self.weights[start:stop] = self.weights[start + count:stop + count]
+        self.sums[:, max(kept, 0):self.buffered_rows] = 0
+        self.weights[max(kept, 0):self.buffered_rows] = 0
+        self.buffered_rows = max(kept, 0)
+        self.base += count
 
     def add(self, grid_col: int, grid_row: int, output, weight) -> None:
         """Add `output` (channels, h, w) with its weight map (h, w), both on the grid, at (grid_col, grid_row).
@@ -139,10 +161,9 @@ class StripMerger:
             block = nan_gaussian(block, self.sigma)
         strip = block[:, first - low:end - low].cpu().numpy()
         self.emitted = end
-        keep_from = max(end - self.halo, 0) - self.base  # the next strip's upper halo stays
-        self.sums = self.sums[:, keep_from:]
-        self.weights = self.weights[keep_from:]
-        self.base += keep_from
+        drop = max(end - self.halo, 0) - self.base  # the next strip's upper halo stays
+        if drop > 0:
+            self._drop_rows(drop)
         return first, strip
 
 

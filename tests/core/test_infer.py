@@ -196,7 +196,7 @@ def test_device_rows_cut_the_same_windows_as_reading_each_one():
     tiles = tile_grid(scene.width, scene.height, [64, 96, 320], 0.5, align=2)
     for tile in tiles:
         np.testing.assert_array_equal(rows.window(tile).numpy(), read_padded_db(scene, tile.col, tile.row, tile.side))
-    assert rows.top == tiles[-1].row and rows.rows.shape[0] == scene.height - rows.top  # rows above were dropped
+    assert rows.top == tiles[-1].row and rows.count == scene.height - rows.top  # rows above were dropped
     rows.close()
 
 

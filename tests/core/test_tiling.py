@@ -79,5 +79,18 @@ def test_memory_stays_bounded_by_tile_rows():
         merger.add(0, row, np.ones((1, 64, 64), np.float32), np.ones((64, 64), np.float32))
         for _strip in merger.ready(row + 32):
             pass
-        peak = max(peak, merger.weights.shape[0])
+        peak = max(peak, merger.weights.shape[0], merger.buffered_rows)
     assert peak <= 3 * 64
+
+
+def test_buffers_are_allocated_once_and_strips_narrow_on_wide_scenes():
+    merger = StripMerger(64, 10_000, channels=1, strip_rows=32)
+    pointers = set()
+    for row in range(0, 10_000 - 64 + 1, 32):
+        merger.add(0, row, np.ones((1, 64, 64), np.float32), np.ones((64, 64), np.float32))
+        for _strip in merger.ready(row + 32):
+            pass
+        pointers.add(merger.sums.data_ptr())
+    assert len(pointers) <= 2  # grown at most once to the tallest tile, then shifted in place
+    assert StripMerger(512, 100, channels=1).strip_rows == 256
+    assert StripMerger(40_000, 100, channels=1).strip_rows == 52
