@@ -5,8 +5,9 @@ from the image alone (docs/extending.md, "The sea-only rule"):
 
 - water cells (more than half of their valid pixels water) are joined 8-connected on a grid of about
   `cell_m` metres;
-- a water body is sea when it touches the scene border or no-data (the sea goes on beyond the image) and
-  covers at least `min_sea_km2`; when none does, the largest water body is the sea;
+- a water body is sea when it touches the scene border or no-data joined to it (the sea goes on beyond the image;
+  a processing gap inside the scene does not count) and covers at least `min_sea_km2`; when none does, the
+  largest water body is the sea;
 - optionally (`island_contrast_db` > 0), with a brightness given (the classical method), an "island"
   enclosed by the sea whose median dB is less than `island_contrast_db` above the water/land threshold is
   taken for a wind-roughened or current-bright patch of sea, not land. Off by default: on generated scenes
@@ -82,8 +83,12 @@ class WaterMap:
         water = has_data & (share > 0.5)
         bodies, count = ndimage.label(water, structure=EIGHT_CONNECTED)
         cells = np.bincount(bodies.ravel(), minlength=count + 1)
-        outside = ~has_data
-        outside_near = ndimage.binary_dilation(np.pad(outside, 1, constant_values=True), EIGHT_CONNECTED)[1:-1, 1:-1]
+        # Beyond the image: the border, and no-data joined to it (outside the swath). A gap inside the scene
+        # (a processing hole) is not: water touching only a gap is no more likely the sea than any other.
+        outside = np.pad(~has_data, 1, constant_values=True)
+        outside_parts, _count = ndimage.label(outside, structure=EIGHT_CONNECTED)
+        outside = outside_parts == outside_parts[0, 0]
+        outside_near = ndimage.binary_dilation(outside, EIGHT_CONNECTED)[1:-1, 1:-1]
         touching = np.zeros(count + 1, bool)
         touching[np.unique(bodies[outside_near & water])] = True
         large = cells * self.cell_km2 >= self.rule.min_sea_km2

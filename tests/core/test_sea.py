@@ -49,6 +49,18 @@ def test_sea_only_keeps_the_coast_and_the_islands_and_leaves_out_the_lake():
     assert len(result.lines) == 3  # by default the bright sea patch is an island like any other
 
 
+def test_a_lake_cut_by_a_gap_inside_the_scene_stays_a_lake():
+    scene = coast_scene()
+    scene.array[90:130, 300:340] = 0  # a processing gap through the lake: no-data, but not beyond the image
+    lake_centre = np.array([280.0, 100.0])
+    # A smaller minimum sea than the default, so that only the gap can decide (the lake is 1.8 ha).
+    result = extract(scene, ExtractConfig(method="classical", water=SEA_ONLY, sea=SeaRule(min_sea_km2=0.005)))
+    assert result.figures["inland_water_bodies"] == 1
+    for line in result.lines:
+        cols, rows = to_pixels(line.coords)
+        assert np.hypot(cols - lake_centre[0], rows - lake_centre[1]).min() > 55  # no line along the lake shore
+
+
 def test_the_plausibility_rule_leaves_out_the_bright_sea_patch():
     result = classical(SEA_ONLY, sea=SeaRule(island_contrast_db=3.0))
     assert result.figures["inland_water_bodies"] == 1 and result.figures["sea_patches_as_sea"] == 1
