@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import queue
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -36,6 +38,24 @@ def map_stride(sides: Sequence[int], model_side: int) -> int:
 def with_map_stride(config: InferenceConfig, sides: Sequence[int], model_side: int) -> InferenceConfig:
     """`config` with its stride decided for these crop sides."""
     return config if config.stride else replace(config, stride=map_stride(sides, model_side))
+
+
+@functools.cache
+def _malloc_trim():
+    try:
+        return ctypes.CDLL(None).malloc_trim  # glibc only
+    except (AttributeError, OSError, TypeError):
+        return None
+
+
+def release_free_heap() -> None:
+    """Hand memory freed inside the C heap back to the system (glibc's malloc_trim; elsewhere nothing).
+
+    Each strip's temporaries are freed between long-lived line pieces, and glibc keeps such holes: on a 20,000 px
+    wide scene the process grew by gigabytes of free heap over a run (docs/benchmarks.md, session 14)."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
 
 
 def prefetch(items: Iterator, depth: int = 2) -> Iterator:
@@ -154,6 +174,12 @@ def _tile_inputs(rows: DeviceRows, tiles: Sequence[Tile], model_side: int, strid
     return kept, (torch.cat(windows) if windows else None), valid
 
 
+def _ready_strips(merger: StripMerger, next_row: int) -> Iterator[tuple[int, np.ndarray]]:
+    for strip in merger.ready(next_row):
+        yield strip
+        release_free_heap()  # after the consumer is done with the strip's temporaries
+
+
 def merged_channels(predictor) -> MapChannels:
     """The channels of the merged map: the predictor's, then VALID (each cell's share of valid pixels)."""
     return predictor.channels.plus(VALID)
@@ -178,7 +204,7 @@ def stream_probabilities(scene: Scene, predictor, config: InferenceConfig, sides
     device = predictor.device
     tiles = tile_grid(scene.width, scene.height, sides, config.overlap, align=stride)
     merger = StripMerger(scene.width, scene.height, len(merged_channels(predictor)), stride, config.smoothing_sigma,
-                         prepare=predictor.variance_from_moments, device=device)
+                         prepare=predictor.variance_from_moments, device=device, tile_rows=max(sides) // stride)
     weights = {side: torch.from_numpy(blend_window(side // stride)).to(device) for side in sides}
     rows = DeviceRows(scene, device)
     tiles_with_data = 0
@@ -192,13 +218,15 @@ def stream_probabilities(scene: Scene, predictor, config: InferenceConfig, sides
             if batch_tiles:
                 outputs = predictor(windows, scene_pass)
                 for index, tile in enumerate(batch_tiles):
+                    # Strips finished above this tile go first: the merger then holds one tile's rows, however
+                    # many tile rows a batch spans (a GPU batch on a narrow scene spans several).
+                    yield from _ready_strips(merger, tile.row // stride)
                     cells = tile.side // stride
                     resized = F.interpolate(outputs[index:index + 1], size=(cells, cells), mode="bilinear",
                                             align_corners=False)[0]
                     merger.add(tile.col // stride, tile.row // stride, torch.cat([resized, valid[index]]),
                                weights[tile.side])
-            next_row = tiles[end].row // stride if end < len(tiles) else merger.height
-            yield from merger.ready(next_row)
+            yield from _ready_strips(merger, tiles[end].row // stride if end < len(tiles) else merger.height)
             progress(end / len(tiles))
     except torch.cuda.OutOfMemoryError:  # the predictor copes with its own; this is the scene rows or the merger
         raise CoastlineError(f"The GPU ran out of memory holding {scene.width} px wide strips of the scene and its "

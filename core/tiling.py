@@ -68,7 +68,8 @@ class StripMerger:
     """
 
     def __init__(self, scene_width: int, scene_height: int, channels: int, stride: int = 1,
-                 sigma: float = 0.0, strip_rows: int | None = None, prepare=None, device: str = "cpu"):
+                 sigma: float = 0.0, strip_rows: int | None = None, prepare=None, device: str = "cpu",
+                 tile_rows: int = 0):
         import torch
 
         self.stride = stride
@@ -87,8 +88,11 @@ class StripMerger:
         self.buffered_rows = 0  # buffer rows in use, from row 0
         # Buffers allocated once (grown only when a taller tile comes) and shifted in place: a buffer
         # re-made for every strip left the allocator holding freed blocks of every size (wide scenes, 1 px maps).
-        self.sums = torch.zeros((channels, 0, self.width), dtype=torch.float32, device=device)
-        self.weights = torch.zeros((0, self.width), dtype=torch.float32, device=device)
+        # Room for the tallest tile (`tile_rows`, on the grid) below a strip and its halos from the start: growing a
+        # buffer holds the old and the new one at once.
+        rows = min(self.height, tile_rows + self.strip_rows + 2 * self.halo) if tile_rows else 0
+        self.sums = torch.zeros((channels, rows, self.width), dtype=torch.float32, device=device)
+        self.weights = torch.zeros((rows, self.width), dtype=torch.float32, device=device)
 
     def _ensure_rows(self, end: int) -> None:
         needed = min(end, self.height) - self.base

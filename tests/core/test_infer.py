@@ -48,6 +48,25 @@ def test_a_scene_read_one_to_one_gets_a_one_pixel_map():
     assert len(lines) == 1 and offsets.max() < 4.5 and offsets.mean() < 1.0
 
 
+def test_the_merger_holds_one_tile_of_rows_when_a_batch_spans_several(monkeypatch):
+    from sar_coastline.core import tiling
+
+    grown = []
+    ensure_rows = tiling.StripMerger._ensure_rows
+
+    def watched(merger, end):
+        before = merger.weights.shape[0]
+        ensure_rows(merger, end)
+        if merger.weights.shape[0] != before:
+            grown.append(merger.weights.shape[0])
+
+    monkeypatch.setattr(tiling.StripMerger, "_ensure_rows", watched)
+    predictor = EnsemblePredictor([(loaded(ThresholdNet()), 1.0)], device="cpu", batch_size=64)
+    lines = run_engine(halves_scene(rows=1200), predictor)  # a batch of 64 holds every tile row of the scene
+    assert len(lines) == 1 and lines[0].length_m > 0.8 * 1200 * 3
+    assert grown == []  # sized for the tallest tile at the start, never grown
+
+
 def test_oom_halves_the_batch_and_gives_the_same_result():
     reference = run_engine(halves_scene(), EnsemblePredictor([(loaded(ThresholdNet()), 1.0)], "cpu", batch_size=8))
     network = ThresholdNet(fail_above=2)
