@@ -1,7 +1,7 @@
 """The sea-only step every method shares: which water is the sea, which lines are its coast, and their side.
 
 A method feeds a coarse water map strip by strip (`WaterMap.add`); once the scene is read, the sea is decided
-from the image alone (docs/extending.md, "The sea-only rule"):
+from the image alone (README, section 'What "the coastline" is'):
 
 - water cells (more than half of their valid pixels water) are joined 8-connected on a grid of about
   `cell_m` metres;
