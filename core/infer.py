@@ -14,7 +14,7 @@ import numpy as np
 from .errors import CoastlineError, InputError
 from .predict import VALID, MapChannels
 from .raster import Scene
-from .tiling import StripMerger, Tile, blend_window, tile_grid
+from .tiling import StripMerger, Tile, blend_window, shift_rows_up, tile_grid
 
 
 @dataclass(frozen=True)
@@ -109,7 +109,7 @@ class DeviceRows:
         self.device = device
         self.top = 0  # scene row of buffer row 0
         self.count = 0  # buffer rows holding scene rows
-        # One buffer, grown only for a taller tile and shifted in place (see StripMerger).
+        # One buffer, grown only when a batch needs more rows, and shifted in place (see StripMerger).
         self.buffer = torch.empty((0, scene.width), dtype=torch.float32, device=device)
 
     def _append(self, chunk) -> None:
@@ -124,11 +124,8 @@ class DeviceRows:
         self.count = needed
 
     def _drop(self, rows: int) -> None:
-        kept = self.count - rows
-        for start in range(0, kept, rows):  # chunks no taller than the shift never overlap their source
-            stop = min(start + rows, kept)
-            self.buffer[start:stop] = self.buffer[start + rows:stop + rows]
-        self.count, self.top = max(kept, 0), self.top + rows
+        shift_rows_up(self.buffer, rows, self.count - rows)
+        self.count, self.top = self.count - rows, self.top + rows
 
     def window(self, tile: Tile):
         """(side, side) dB tensor; past the scene is NaN (no data). Tiles must come in order of their row."""

@@ -58,6 +58,14 @@ def blend_window(size: int, floor: float = 1e-3) -> np.ndarray:
 STRIP_CELLS = 2**21
 
 
+def shift_rows_up(buffer, count: int, kept: int) -> None:
+    """Move rows count..count + kept of a (..., rows, cols) tensor to the top, in place, in chunks no taller than
+    the shift so that no chunk overlaps its source."""
+    for start in range(0, kept, count):
+        stop = min(start + count, kept)
+        buffer[..., start:stop, :] = buffer[..., start + count:stop + count, :]
+
+
 class StripMerger:
     """Accumulates tile outputs (channels, h, w) on a grid of `stride` scene pixels and emits finished strips.
 
@@ -86,10 +94,9 @@ class StripMerger:
         self.base = 0  # grid row of buffer row 0
         self.emitted = 0  # grid rows below this were handed out
         self.buffered_rows = 0  # buffer rows in use, from row 0
-        # Buffers allocated once (grown only when a taller tile comes) and shifted in place: a buffer
-        # re-made for every strip left the allocator holding freed blocks of every size (wide scenes, 1 px maps).
-        # Room for the tallest tile (`tile_rows`, on the grid) below a strip and its halos from the start: growing a
-        # buffer holds the old and the new one at once.
+        # Buffers sized once for the tallest tile (`tile_rows`, on the grid) below a strip and its halos, and
+        # shifted in place: re-making or growing them held the old and the new buffer at once and left the
+        # allocator holding freed blocks of every size (wide scenes, 1 px maps).
         rows = min(self.height, tile_rows + self.strip_rows + 2 * self.halo) if tile_rows else 0
         self.sums = torch.zeros((channels, rows, self.width), dtype=torch.float32, device=device)
         self.weights = torch.zeros((rows, self.width), dtype=torch.float32, device=device)
@@ -107,13 +114,11 @@ class StripMerger:
     def _drop_rows(self, count: int) -> None:
         """Shift the buffers up by `count` rows, in place, and clear the rows freed at the bottom."""
         kept = self.buffered_rows - count
-        for start in range(0, kept, count):  # chunks no taller than the shift never overlap their source
-            stop = min(start + count, kept)
-            self.sums[:, start:stop] = self.sums[:, start + count:stop + count]
-            self.weights[start:stop] = self.weights[start + count:stop + count]
-        self.sums[:, max(kept, 0):self.buffered_rows] = 0
-        self.weights[max(kept, 0):self.buffered_rows] = 0
-        self.buffered_rows = max(kept, 0)
+        shift_rows_up(self.sums, count, kept)
+        shift_rows_up(self.weights, count, kept)
+        self.sums[:, kept:self.buffered_rows] = 0
+        self.weights[kept:self.buffered_rows] = 0
+        self.buffered_rows = kept
         self.base += count
 
     def add(self, grid_col: int, grid_row: int, output, weight) -> None:

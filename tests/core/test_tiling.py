@@ -84,13 +84,15 @@ def test_memory_stays_bounded_by_tile_rows():
 
 
 def test_buffers_are_allocated_once_and_strips_narrow_on_wide_scenes():
-    merger = StripMerger(64, 10_000, channels=1, strip_rows=32)
-    pointers = set()
-    for row in range(0, 10_000 - 64 + 1, 32):
+    merger = StripMerger(64, 10_016, channels=1, strip_rows=32, sigma=1.0, tile_rows=64)
+    buffers = {(merger.sums.data_ptr(), merger.sums.shape)}
+    strips = []
+    for row in range(0, 10_016 - 64 + 1, 32):  # tiles cover every row
         merger.add(0, row, np.ones((1, 64, 64), np.float32), np.ones((64, 64), np.float32))
-        for _strip in merger.ready(row + 32):
-            pass
-        pointers.add(merger.sums.data_ptr())
-    assert len(pointers) <= 2  # grown at most once to the tallest tile, then shifted in place
+        strips.extend(merger.ready(row + 32))
+        buffers.add((merger.sums.data_ptr(), merger.sums.shape))
+    strips.extend(merger.finish())
+    assert buffers == {(merger.sums.data_ptr(), (1, 64 + 32 + 2 * 4, 64))}  # never re-made nor grown
+    np.testing.assert_allclose(np.concatenate([strip for _first, strip in strips], axis=1), 1.0, atol=1e-6)
     assert StripMerger(512, 100, channels=1).strip_rows == 256
     assert StripMerger(40_000, 100, channels=1).strip_rows == 52
