@@ -108,7 +108,8 @@ def main(argv=None) -> int:
     parser.add_argument("--device", choices=DEVICES, default=defaults.device)
     parser.add_argument("--workers", type=int, default=defaults.workers)
     parser.add_argument("--seed", type=int, default=defaults.seed)
-    parser.add_argument("--init", help="start from this model file's weights (fine-tuning); same network and head")
+    parser.add_argument("--init", help="start from this model file's weights (fine-tuning): same network; a "
+                        "different head starts its output layer afresh")
     parser.add_argument("--learning-rate", type=float, help="override the preset's learning rate")
     parser.add_argument("--inference-scales", type=inference_scales, nargs="+", default=(), metavar="FROM_M:SIDES",
                         help="crop sides Extract reads with these models on scenes of at least FROM_M m pixels (and "

@@ -317,18 +317,27 @@ def make_optimizer(spec: MemberSpec, parameters):
     return optimizers[spec.optimizer](parameters, lr=spec.learning_rate)
 
 
-def _start_weights(path: str, meta: ModelMeta):
-    """The network of a model file to fine-tune, checked against the member it starts."""
+def _start_weights(path: str, meta: ModelMeta, network, log: Callable[[str], None], name: str) -> None:
+    """Load a model file's weights into `network` to fine-tune it. The network must be the same; a different
+    head (other classes) keeps the start's encoder and decoder and begins its output layer afresh."""
     from ..models.modelfile import load_model
 
     start = load_model(path)
-    ours, theirs = (meta.architecture, meta.encoder, tuple(meta.classes)), (
-        start.meta.architecture, start.meta.encoder, tuple(start.meta.classes))
+    ours, theirs = (meta.architecture, meta.encoder), (start.meta.architecture, start.meta.encoder)
     if ours != theirs:
-        raise InputError(f"'{Path(path).name}' is a {theirs[0]}/{theirs[1]} with classes {', '.join(theirs[2])}; the "
-                         f"member to train is a {ours[0]}/{ours[1]} with classes {', '.join(ours[2])}. Choose the "
-                         "same network and head to fine-tune it.")
-    return start.network
+        raise InputError(f"'{Path(path).name}' is a {theirs[0]}/{theirs[1]}; the member to train is a "
+                         f"{ours[0]}/{ours[1]}. Choose the same network to fine-tune it.")
+    state = network.state_dict()
+    fitting = {key: value for key, value in start.network.state_dict().items()
+               if key in state and state[key].shape == value.shape}
+    network.load_state_dict({**state, **fitting})
+    note = ""
+    if tuple(start.meta.classes) != tuple(meta.classes):
+        note = (f"; its classes ({', '.join(start.meta.classes)}) differ from this member's "
+                f"({', '.join(meta.classes)}), so {len(state) - len(fitting)} output tensors start afresh")
+    if start.meta.input_transform != meta.input_transform:
+        note += f"; it read {start.meta.input_transform} input, this member reads {meta.input_transform}"
+    log(f"{name}: starting from the weights of {Path(path).name}{note}.")
 
 
 class EpochSamples:
@@ -437,8 +446,7 @@ def train_member(spec: MemberSpec, sampler: CropSampler, validation: Sequence[Va
     meta = meta_with(None)
     network = create_model(meta).to(device)
     if config.init_from:
-        network.load_state_dict(_start_weights(config.init_from, meta).state_dict())
-        hooks.log(f"{spec.name}: starting from the weights of {Path(config.init_from).name}.")
+        _start_weights(config.init_from, meta, network, hooks.log, spec.name)
     # Averaged weights (batch-norm statistics included) score far more steadily per epoch than the raw ones.
     averaged = torch.optim.swa_utils.AveragedModel(
         network, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(config.ema_decay), use_buffers=True)

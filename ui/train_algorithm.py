@@ -87,7 +87,8 @@ class TrainModelsAlgorithm(QgsProcessingAlgorithm):
             "<b>Mosaic parts, mosaic probability</b>: multi-sample mosaicing.<br>"
             "<b>Validation share</b>: share of scenes (or rows of a single scene) held out for validation.<br>"
             "<b>Device</b>: auto takes the GPU when torch sees one. <b>Seed</b>: makes runs repeatable.<br>"
-            "<b>Start from model</b>: optional model file to fine-tune (same network and head), e.g. the bundled "
+            "<b>Start from model</b>: optional model file to fine-tune (same architecture and encoder; a "
+            "different head keeps its encoder and decoder and learns its output layer afresh), e.g. the bundled "
             "default on your own scenes.<br>"
             "<b>Output folder</b>: where model files, checkpoints and ensemble.json go.")
 
@@ -146,7 +147,8 @@ class TrainModelsAlgorithm(QgsProcessingAlgorithm):
         add(QgsProcessingParameterFile(self.START_MODEL, "Start from model (fine-tune)", extension="safetensors",
                                        optional=True),
             "Optional: a model file whose weights training starts from, such as the bundled default; it must "
-            "have the same architecture, encoder and head as the model trained.", True)
+            "have the same architecture and encoder as the model trained; with another head its output layer "
+            "starts afresh.", True)
         add(QgsProcessingParameterFolderDestination(self.OUTPUT_FOLDER, "Output folder"),
             "Model files, checkpoints and ensemble.json; an existing run there is resumed.")
         self.addOutput(QgsProcessingOutputFile("MANIFEST", "Ensemble manifest"))

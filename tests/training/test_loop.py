@@ -286,6 +286,23 @@ def test_fine_tuning_starts_from_a_model_file_and_refuses_another_network(source
     before = dict(load_model(start).network.named_parameters())
     after = dict(load_model(tuned).network.named_parameters())
     assert all(torch.equal(before[name], after[name]) for name in before)  # learning rate 0: still the start
-    other = replace(TINY, members=(MemberSpec(encoder="resnet18", head="softmax"),), init_from=str(start))
-    with pytest.raises(InputError, match="same network and head"):
+    other = replace(TINY, members=(MemberSpec(encoder="resnet34", head="softmax_coast"),), init_from=str(start))
+    with pytest.raises(InputError, match="same network"):
         train(sources, other, tmp_path / "other")
+
+
+def test_fine_tuning_to_another_head_keeps_the_encoder_and_starts_the_output_layer_afresh(sources, tmp_path):
+    """The paper ensemble's members (sigmoid, softmax, softmax+coast heads) can all start from one model."""
+    import torch
+
+    start = train(sources, replace(TINY, epochs=1), tmp_path / "start").members[0].path
+    sigmoid = replace(TINY, members=(MemberSpec(encoder="resnet18", head="sigmoid", learning_rate=0.0),), epochs=1,
+                      init_from=str(start))
+    logged = []
+    tuned = train(sources, sigmoid, tmp_path / "tuned", RunHooks(log=logged.append)).members[0].path
+    assert any("output tensors start afresh" in line for line in logged)
+    before = dict(load_model(start).network.named_parameters())
+    after = dict(load_model(tuned).network.named_parameters())
+    head = {name for name in after if name.startswith("segmentation_head")}
+    assert head and all(before[name].shape != after[name].shape for name in head if name.endswith("weight"))
+    assert all(torch.equal(before[name], after[name]) for name in after if name not in head)
