@@ -330,13 +330,16 @@ def _start_weights(path: str, meta: ModelMeta, network, log: Callable[[str], Non
     state = network.state_dict()
     fitting = {key: value for key, value in start.network.state_dict().items()
                if key in state and state[key].shape == value.shape}
+    afresh = [key for key in state if key not in fitting]
+    if any(not key.startswith("segmentation_head") for key in afresh):  # never a silent partial start
+        raise InputError(f"'{Path(path).name}' does not fit the member to train beyond its output layer ("
+                         f"{', '.join(afresh[:3])}); it was made with another network layout. Choose a model "
+                         "file made by this version, or train without a start model.")
     network.load_state_dict({**state, **fitting})
     note = ""
-    if tuple(start.meta.classes) != tuple(meta.classes):
+    if afresh:
         note = (f"; its classes ({', '.join(start.meta.classes)}) differ from this member's "
-                f"({', '.join(meta.classes)}), so {len(state) - len(fitting)} output tensors start afresh")
-    if start.meta.input_transform != meta.input_transform:
-        note += f"; it read {start.meta.input_transform} input, this member reads {meta.input_transform}"
+                f"({', '.join(meta.classes)}), so {len(afresh)} output tensors start afresh")
     log(f"{name}: starting from the weights of {Path(path).name}{note}.")
 
 
