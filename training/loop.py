@@ -327,19 +327,27 @@ def _start_weights(path: str, meta: ModelMeta, network, log: Callable[[str], Non
     if ours != theirs:
         raise InputError(f"'{Path(path).name}' is a {theirs[0]}/{theirs[1]}; the member to train is a "
                          f"{ours[0]}/{ours[1]}. Choose the same network to fine-tune it.")
+    # Other classes: the output layer means something else, so it starts afresh whatever its shape.
+    other_classes = tuple(start.meta.classes) != tuple(meta.classes)
     state = network.state_dict()
-    fitting = {key: value for key, value in start.network.state_dict().items()
-               if key in state and state[key].shape == value.shape}
-    afresh = [key for key in state if key not in fitting]
-    if any(not key.startswith("segmentation_head") for key in afresh):  # never a silent partial start
+
+    def kept(key: str) -> bool:
+        return not (other_classes and key.startswith("segmentation_head"))
+
+    taken = {key: value for key, value in start.network.state_dict().items() if kept(key)}
+    unfit = [key for key in state if kept(key) and key not in taken]
+    unfit += [key for key, value in taken.items() if key not in state or state[key].shape != value.shape]
+    if unfit:  # never a silent partial start
         raise InputError(f"'{Path(path).name}' does not fit the member to train beyond its output layer ("
-                         f"{', '.join(afresh[:3])}); it was made with another network layout. Choose a model "
+                         f"{', '.join(unfit[:3])}); it was made with another network layout. Choose a model "
                          "file made by this version, or train without a start model.")
-    network.load_state_dict({**state, **fitting})
+    network.load_state_dict({**state, **taken})
     note = ""
-    if afresh:
+    if other_classes:
         note = (f"; its classes ({', '.join(start.meta.classes)}) differ from this member's "
-                f"({', '.join(meta.classes)}), so {len(afresh)} output tensors start afresh")
+                f"({', '.join(meta.classes)}), so {len(state) - len(taken)} output tensors start afresh")
+    if start.meta.input_transform != meta.input_transform:
+        note += f"; it read {start.meta.input_transform} input, this member reads {meta.input_transform}"
     log(f"{name}: starting from the weights of {Path(path).name}{note}.")
 
 
