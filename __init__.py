@@ -15,7 +15,7 @@ def add_dependency_paths() -> None:
     dependencies fills (in the QGIS profile, one per Python version) and, before it, a developer's venv."""
     from qgis.core import QgsApplication
 
-    from .core.dependencies import add_to_path, deps_folder
+    from .setup.dependencies import add_to_path, deps_folder
 
     add_to_path(deps_folder(QgsApplication.qgisSettingsDirPath()))
     for site_packages in reversed(_venv_site_packages()):

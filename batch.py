@@ -12,15 +12,14 @@ Ctrl-C cancels the running scenes and keeps those done.
 import argparse
 import sys
 
-from .core import methods
-from .core.batch import BatchConfig, find_scenes, run_batch
-from .core.cli import add_product_arguments
+from .core.config import ExtractConfig, InferenceConfig
 from .core.errors import Cancelled, CoastlineError
-from .core.extract import ExtractConfig
 from .core.hooks import RunHooks
-from .core.infer import InferenceConfig
-from .core.predict import DEVICES, PRECISIONS
-from .core.sea import WATER_CHOICES
+from .core.inference.predict import DEVICES, PRECISIONS
+from .core.lines.sea import WATER_CHOICES
+from .core.methods import registry
+from .core.pipeline.batch import BatchConfig, find_scenes, run_batch
+from .core.pipeline.cli import add_product_arguments
 
 
 def main(argv=None) -> int:
@@ -36,7 +35,7 @@ def main(argv=None) -> int:
                                             "local cluster")
     parser.add_argument("--threads", type=int, help="torch threads per worker (model methods; default: the cores "
                                                     "shared out between the local workers)")
-    parser.add_argument("--method", choices=methods.names(), default=ExtractConfig.method)
+    parser.add_argument("--method", choices=registry.names(), default=ExtractConfig.method)
     parser.add_argument("--models", nargs="*", default=(), help="model files or an ensemble manifest")
     parser.add_argument("--band", type=int)
     add_product_arguments(parser)

@@ -20,7 +20,7 @@ class SarCoastlinePlugin:
 
     def initGui(self):  # noqa: N802 (QGIS API)
         self.initProcessing()
-        from .core.dependencies import missing_modules
+        from .setup.dependencies import missing_modules
         from .ui.dependencies_dialog import should_offer
 
         missing = missing_modules("models")

@@ -25,12 +25,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.extract import DEFAULT_MODEL, ExtractConfig, extract
-from ..core.infer import InferenceConfig
-from ..core.methods import CLASSICAL, DEFAULT_METHOD, ORIENTATION_FREE, PAPER
-from ..core.metric import evaluate
-from ..core.sea import SEA_ONLY, WATER_CHOICES
-from ..core.synthetic import generate_scene, shifted_water_lines, write_scene
+from ..core.config import DEFAULT_METHOD, ExtractConfig, InferenceConfig
+from ..core.evaluation.metric import evaluate
+from ..core.inference.loading import DEFAULT_MODEL
+from ..core.lines.sea import SEA_ONLY, WATER_CHOICES
+from ..core.methods import registry
+from ..core.methods.registry import PAPER
+from ..core.pipeline.extract import extract
+from ..synthetic.scenes import generate_scene, shifted_water_lines, write_scene
 from ..training.cli import TRAINING_SEED_BASE
 
 # (style, seed, width, height, pixel size in m): fixed; never used in training (its seeds start at 1000).
@@ -70,9 +72,9 @@ def main() -> None:
     parser.add_argument("--seed-base", type=int, default=BENCHMARK_SEED_BASE,
                         help="the same styles and sizes with seeds BASE+1..BASE+8: a second held-out set (e.g. 3000) "
                              "for decisions, so that the benchmark itself is not tuned on")
-    parser.add_argument("--methods", nargs="+", choices=(CLASSICAL, ORIENTATION_FREE, PAPER),
-                        default=(CLASSICAL, ORIENTATION_FREE, PAPER),
-                        help="the methods to run (default: all three); fewer for quicker comparisons of models")
+    parser.add_argument("--methods", nargs="+", choices=registry.names(),
+                        default=registry.names(),
+                        help="the methods to run (default: every registered one); fewer for quicker comparisons")
     parser.add_argument("--scales", type=int, nargs="+",
                         help="crop sides for the model methods (Extract's SCALES; default: the models' own)")
     parser.add_argument("--water", choices=WATER_CHOICES, default=SEA_ONLY,
@@ -89,9 +91,9 @@ def main() -> None:
         print(f"Paper method models: {', '.join(paper_models) or 'the bundled default'}.")
     methods = list(args.methods)
     inference = InferenceConfig(device=args.device, scales=tuple(args.scales) if args.scales else None)
-    if not models and not DEFAULT_MODEL.exists() and methods != [CLASSICAL]:
-        print("No default model installed (models/default/ensemble.json): only the classical method runs.")
-        methods = [method for method in methods if method == CLASSICAL]
+    if not models and not DEFAULT_MODEL.exists() and any(registry.get(method).uses_models for method in methods):
+        print("No default model installed (models/default/ensemble.json): only the model-free methods run.")
+        methods = [method for method in methods if not registry.get(method).uses_models]
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         for style, seed, width, height, pixel_size in SCENES[:args.scenes]:

@@ -15,8 +15,8 @@ import time
 
 from osgeo import ogr
 
-from ..core.batch import BatchConfig, run_batch
-from ..core.synthetic import generate_scene, write_scene
+from ..core.pipeline.batch import BatchConfig, run_batch
+from ..synthetic.scenes import generate_scene, write_scene
 
 STYLES = (("beach", 501), ("rocky", 502), ("estuary", 503), ("mixed", 504))
 

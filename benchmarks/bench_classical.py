@@ -11,10 +11,11 @@ import resource
 import tempfile
 import time
 
-from ..core.extract import ExtractConfig, extract
-from ..core.methods import CLASSICAL
-from ..core.metric import evaluate
-from ..core.synthetic import generate_scene, write_scene
+from ..core.config import ExtractConfig
+from ..core.evaluation.metric import evaluate
+from ..core.methods.registry import CLASSICAL
+from ..core.pipeline.extract import extract
+from ..synthetic.scenes import generate_scene, write_scene
 
 SCENES = (("beach", 101), ("rocky", 202), ("estuary", 303), ("mixed", 404))
 

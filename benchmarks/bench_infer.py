@@ -24,10 +24,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from ..core.extract import ExtractConfig, extract, resolve_models
-from ..core.infer import InferenceConfig
-from ..core.methods import ORIENTATION_FREE
-from ..core.predict import EnsemblePredictor, ScenePass
+from ..core.config import ExtractConfig, InferenceConfig
+from ..core.inference.loading import resolve_models
+from ..core.inference.predict import EnsemblePredictor, ScenePass
+from ..core.methods.registry import ORIENTATION_FREE
+from ..core.pipeline.extract import extract
 from ..models.modelfile import HEADS, ModelMeta, create_model, load_model, save_model
 
 TABLE_1 = (("efficientnet-b4", "softmax_coast", "log"), ("efficientnet-b4", "softmax", "log"),
@@ -60,7 +61,7 @@ def scene_file(folder: Path, side: int, seed: int = 5) -> Path:
     """A side x side GeoTIFF-backed scene: a generated 2048 px scene mosaicked in a VRT (no big file)."""
     from osgeo import gdal
 
-    from ..core.synthetic import generate_scene, write_scene
+    from ..synthetic.scenes import generate_scene, write_scene
 
     tile = write_scene(generate_scene(2048, 2048, seed, "mixed"), folder, "tile").image
     count = -(-side // 2048)
@@ -105,7 +106,7 @@ def ceiling(paths, device: str, precision: str, batch_size: int, seconds: float 
 def end_to_end(scene: Path, paths, config: ExtractConfig, output: Path) -> dict:
     import torch
 
-    from ..core.vector import write_lines
+    from ..core.lines.vectorize import write_lines
 
     if torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()

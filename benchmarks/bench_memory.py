@@ -25,8 +25,9 @@ SIDES = (5120, 20480)  # 26 and 419 Mpx, as bench_infer's memory row
 
 def classical_probe(path: str) -> None:
     """One classical extraction in this (fresh) process; prints its figures as JSON."""
-    from ..core.extract import ExtractConfig, extract
-    from ..core.methods import CLASSICAL
+    from ..core.config import ExtractConfig
+    from ..core.methods.registry import CLASSICAL
+    from ..core.pipeline.extract import extract
     from .bench_infer import peak_rss_mb
 
     before = peak_rss_mb()

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from ..core.hooks import RunHooks
-from ..core.synthetic import generate_scene, write_scene
+from ..synthetic.scenes import generate_scene, write_scene
 from ..training.dataset import CropConfig, CropSampler, to_tensors
 from ..training.loop import EpochSamples, TrainSource, make_loss, make_optimizer, member_meta, prepare_scenes
 from ..training.presets import FAST_SINGLE
@@ -19,7 +19,7 @@ from ..training.presets import FAST_SINGLE
 def main() -> None:
     import torch
 
-    from ..core.predict import pick_device
+    from ..core.inference.predict import pick_device
     from ..models.modelfile import create_model
 
     parser = argparse.ArgumentParser(description=__doc__)

@@ -11,8 +11,8 @@ import argparse
 
 import numpy as np
 
-from ..core.metric import evaluate
-from ..core.synthetic import generate_scene, shifted_water_lines
+from ..core.evaluation.metric import evaluate
+from ..synthetic.scenes import generate_scene, shifted_water_lines
 from ..training.cli import GENERATED_STYLES, TRAINING_SEED_BASE
 
 SHIFTS_PX = tuple(range(8))

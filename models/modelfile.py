@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from ..core.errors import InputError
-from ..core.raster import DB_WINDOW
+from ..core.io.scene import DB_WINDOW
 
 FORMAT = "sar-coastline-model/1"
 MANIFEST_FORMAT = "sar-coastline-ensemble/1"

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ..core.synthetic import generate_scene, write_scene
+from ..synthetic.scenes import generate_scene, write_scene
 
 
 def qgis_process(executable: str, algorithm: str, *arguments: str) -> dict:

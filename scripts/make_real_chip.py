@@ -65,8 +65,8 @@ def write_reference(cross_pol: np.ndarray, srs) -> None:
     from scipy import ndimage
     from skimage.measure import find_contours
 
-    from ..core.raster import pixel_to_map
-    from ..core.vector import Coastline, write_lines
+    from ..core.io.georef import pixel_to_map
+    from ..core.lines.vectorize import Coastline, write_lines
 
     db = ndimage.gaussian_filter(10 * np.log10(np.maximum(cross_pol, 1e-6)), 4.0)
     rough = db > np.median(db)

@@ -18,7 +18,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PLUGIN = "sar_coastline"
 RUNTIME_FILES = ("metadata.txt", "LICENSE", "README.md", "requirements.txt")  # requirements: the installer's pins
-RUNTIME_FOLDERS = ("core", "models", "ui", "training")  # plus every .py at the top (the plugin package itself)
+# plus every .py at the top (the plugin package itself)
+RUNTIME_FOLDERS = ("core", "models", "ui", "training", "setup", "synthetic")
 REQUIRED_METADATA = ("name", "qgisMinimumVersion", "description", "about", "version", "author", "email",
                      "repository", "tracker", "homepage", "hasProcessingProvider")
 EXTERNAL_DEPENDENCIES = ("torch", "segmentation-models-pytorch")  # the repository wants them named in `about`

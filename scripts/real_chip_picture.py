@@ -3,12 +3,12 @@ with the reference sea boundary. Run: PYTHONPATH=.pkg .venv/bin/python -m sar_co
 
 from pathlib import Path
 
-from ..core.extract import ExtractConfig, extract
-from ..core.infer import InferenceConfig
-from ..core.methods import ORIENTATION_FREE
-from ..core.metric import evaluate
-from ..core.report import write_quicklook
-from ..core.vector import read_lines
+from ..core.config import ExtractConfig, InferenceConfig
+from ..core.evaluation.metric import evaluate
+from ..core.evaluation.report import write_quicklook
+from ..core.io.vectors import read_lines
+from ..core.methods.registry import ORIENTATION_FREE
+from ..core.pipeline.extract import extract
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"

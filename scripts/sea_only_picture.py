@@ -5,11 +5,12 @@ truth (the sea's water line). Run: PYTHONPATH=.pkg .venv/bin/python -m sar_coast
 import tempfile
 from pathlib import Path
 
-from ..core.extract import ExtractConfig, extract
-from ..core.metric import evaluate
-from ..core.report import write_quicklook
-from ..core.sea import ALL_WATER, SEA_ONLY
-from ..core.synthetic import generate_scene, write_scene
+from ..core.config import ExtractConfig
+from ..core.evaluation.metric import evaluate
+from ..core.evaluation.report import write_quicklook
+from ..core.lines.sea import ALL_WATER, SEA_ONLY
+from ..core.pipeline.extract import extract
+from ..synthetic.scenes import generate_scene, write_scene
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENE = ("rocky", 3003, 2048, 2048)  # bench-accuracy's second set (--seed-base 3000), not the benchmark

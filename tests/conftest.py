@@ -10,7 +10,7 @@ import pytest  # noqa: E402
 @pytest.fixture(scope="session")
 def scene_paths(tmp_path_factory):
     """A small generated rocky scene with its ground truth (GeoTIFF + GeoPackage)."""
-    from sar_coastline.core.synthetic import generate_scene, write_scene
+    from sar_coastline.synthetic.scenes import generate_scene, write_scene
 
     folder = tmp_path_factory.mktemp("scene")
     return write_scene(generate_scene(512, 512, seed=11, style="rocky"), folder, "rocky_512")

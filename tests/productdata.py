@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from osgeo import gdal, osr
 
-from sar_coastline.core.synthetic import generate_scene
+from sar_coastline.synthetic.scenes import generate_scene
 
 gdal.UseExceptions()
 

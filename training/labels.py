@@ -29,10 +29,13 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
-from ..core.classical import ONE_LOOK_SIGMA_PX, DbHistogram, SeamUnionFind, despeckled_strips, strip_height_for
 from ..core.errors import InputError, OutputError
 from ..core.hooks import RunHooks, as_hooks
-from ..core.raster import Scene, map_to_pixel
+from ..core.imaging.regions import SeamUnionFind
+from ..core.imaging.speckle import ONE_LOOK_SIGMA_PX, despeckled_strips
+from ..core.imaging.threshold import DbHistogram
+from ..core.io.georef import map_to_pixel
+from ..core.io.scene import Scene, strip_height_for
 
 SEA, NODATA, LAND, COAST = 0, 1, 2, 3
 SEA_DB_THRESHOLD = -15.0  # between calm/wind-roughened sea (-25..-14 dB) and land (-11..-2 dB)
@@ -112,7 +115,7 @@ def label_raster(scene: Scene, lines: list[np.ndarray], folder: str | os.PathLik
         return LabelRaster(path, cached)
     land_scene = None
     if land_path:
-        from ..core.readers import open_scene
+        from ..core.io.readers import open_scene
 
         land_scene = open_scene(land_path)
         if (land_scene.width, land_scene.height) != (scene.width, scene.height):
@@ -282,7 +285,7 @@ def _with_halo(strips: Iterator[tuple[int, np.ndarray]], halo: int) -> Iterator[
 class RegionMedians:
     """Medians of dB of the 4-connected regions of a mask fed strip by strip (top to bottom), in bounded memory.
 
-    The approach of core.classical.RegionSizes, 4-connected (a line's diagonal steps must cut) and with a
+    The approach of core.imaging.regions.RegionSizes, 4-connected (a line's diagonal steps must cut) and with a
     0.1 dB histogram per region instead of a size. Regions inside one strip get their median there. Regions
     touching a strip's first or last row get an id and are merged across seams with the same SeamUnionFind,
     their histograms added at the root; a region's histogram becomes its median once it cannot grow (no pixel on the

@@ -21,15 +21,17 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.config import ExtractConfig, InferenceConfig
 from ..core.errors import Cancelled, CoastlineError, InputError, OutputError
-from ..core.extract import ExtractConfig, extract, model_sides
+from ..core.evaluation.metric import DEFAULT_CAP_M, evaluate
 from ..core.hooks import RunHooks, as_hooks
-from ..core.infer import InferenceConfig, map_stride
-from ..core.methods import ORIENTATION_FREE, PAPER
-from ..core.metric import DEFAULT_CAP_M, evaluate
-from ..core.predict import DEVICES
-from ..core.raster import Scene
-from ..core.readers import open_scene
+from ..core.inference.loading import model_sides
+from ..core.inference.predict import DEVICES
+from ..core.inference.stream import map_stride
+from ..core.io.readers import open_scene
+from ..core.io.scene import Scene
+from ..core.methods import registry
+from ..core.pipeline.extract import extract
 from ..models.modelfile import HEADS, LoadedModel, ModelMeta, create_model, save_model, write_manifest
 from .checkpoint import read_checkpoint, write_checkpoint
 from .dataset import CropConfig, CropSampler, TrainScene, to_tensors
@@ -262,10 +264,9 @@ def member_meta(spec: MemberSpec, crop: CropConfig, score: float | None, provena
 
 def validation_config(meta: ModelMeta, device: str) -> ExtractConfig:
     """Extract coastline's defaults (overlap, minimum length, batch, stride, smoothing, the model's own scales)
-    on the training device, with the method the model runs: the saved validation score describes what users run.
-    Orientation-free needs a land class; coast-only models run the paper's rules."""
-    return ExtractConfig(method=ORIENTATION_FREE if "land" in meta.classes else PAPER,
-                         inference=InferenceConfig(device=device))
+    on the training device, with the first registered method that runs the model (orientation-free needs a land
+    class; coast-only models run the paper's rules): the saved validation score describes what users run."""
+    return ExtractConfig(method=registry.method_for_models([meta]).name, inference=InferenceConfig(device=device))
 
 
 def describe_validation(meta: ModelMeta, scenes: Sequence[ValidationScene], device: str) -> str:
@@ -283,7 +284,7 @@ def validate(network, meta: ModelMeta, scenes: Sequence[ValidationScene], device
     """Mean competition score of the network alone over the validation scenes (lower is better), each run
     through Extract coastline itself with `validation_config`. Only cancel is taken from `hooks`: Extract's
     per-scene notes and progress would flood the training log."""
-    from ..core.predict import EnsemblePredictor
+    from ..core.inference.predict import EnsemblePredictor
 
     config = validation_config(meta, device)
     predictor = EnsemblePredictor([(LoadedModel(Path(f"{meta.encoder}.safetensors"), meta, network), 1.0)],
@@ -438,7 +439,7 @@ def train_member(spec: MemberSpec, sampler: CropSampler, validation: Sequence[Va
     alone validates and writes the model file and checkpoints."""
     import torch
 
-    from ..core.predict import pick_device
+    from ..core.inference.predict import pick_device
 
     rank, world = distributed_rank()
     if config.batch_size % (world * config.accumulation):

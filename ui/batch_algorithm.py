@@ -17,11 +17,10 @@ from qgis.core import (
     QgsVectorLayer,
 )
 
-from ..core import methods
-from ..core.extract import ExtractConfig
-from ..core.infer import InferenceConfig
-from ..core.predict import DEVICES
-from ..core.sea import WATER_CHOICES
+from ..core.config import DEFAULT_METHOD, ExtractConfig, InferenceConfig
+from ..core.inference.predict import DEVICES
+from ..core.lines.sea import WATER_CHOICES
+from ..core.methods import registry
 from .extract_algorithm import WATER_LABELS
 from .feedback import check_writable, feedback_hooks, run_core
 from .parameters import add_parameter
@@ -85,8 +84,8 @@ class ExtractCoastlinesBatchAlgorithm(QgsProcessingAlgorithm):
         add(QgsProcessingParameterFile(self.LIST, "Scene list (.txt)", extension="txt", optional=True),
             "A text file with one scene path a line (relative to the list's folder); # starts a comment.")
         add(QgsProcessingParameterEnum(self.METHOD, "Method",
-                                       options=[method.label for method in methods.all_methods()],
-                                       defaultValue=methods.names().index(methods.DEFAULT_METHOD)),
+                                       options=[method.label for method in registry.all_methods()],
+                                       defaultValue=registry.names().index(DEFAULT_METHOD)),
             "How the coastline is found, as in Extract coastline.")
         add(QgsProcessingParameterMultipleLayers(self.MODELS, "Models (.safetensors files or a .json manifest)",
                                                  QgsProcessing.TypeFile, optional=True),
@@ -113,7 +112,7 @@ class ExtractCoastlinesBatchAlgorithm(QgsProcessingAlgorithm):
             self.addOutput(QgsProcessingOutputNumber(name, label))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
-        from ..core.batch import BatchConfig, find_scenes, run_batch
+        from ..core.pipeline.batch import BatchConfig, find_scenes, run_batch
 
         inputs = []
         if parameters.get(self.LAYERS):
@@ -130,7 +129,7 @@ class ExtractCoastlinesBatchAlgorithm(QgsProcessingAlgorithm):
         check_writable(output)
         band = self.parameterAsInt(parameters, self.BAND, context)
         extract_config = ExtractConfig(
-            method=methods.names()[self.parameterAsEnum(parameters, self.METHOD, context)], band=band or None,
+            method=registry.names()[self.parameterAsEnum(parameters, self.METHOD, context)], band=band or None,
             models=tuple(self.parameterAsFileList(parameters, self.MODELS, context)
                          if parameters.get(self.MODELS) else ()),
             min_length_m=self.parameterAsDouble(parameters, self.MIN_LENGTH, context),
@@ -148,7 +147,7 @@ class ExtractCoastlinesBatchAlgorithm(QgsProcessingAlgorithm):
 
     @staticmethod
     def _load_on_completion(output: str, context) -> None:
-        from ..core.batch import LINES_LAYER, STATUS_LAYER
+        from ..core.pipeline.batch import LINES_LAYER, STATUS_LAYER
 
         name = os.path.splitext(os.path.basename(output))[0]
         for layer_name in (LINES_LAYER, STATUS_LAYER):

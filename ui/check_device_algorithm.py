@@ -8,7 +8,7 @@ from qgis.core import (
     QgsProcessingParameterBoolean,
 )
 
-from ..core.device_check import device_report
+from ..setup.device_check import device_report
 from .feedback import feedback_hooks, run_core
 from .parameters import add_parameter
 

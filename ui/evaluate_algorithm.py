@@ -19,7 +19,7 @@ from qgis.core import (
 from qgis.PyQt.QtCore import QVariant
 
 from ..core.errors import Cancelled
-from ..core.metric import DEFAULT_CAP_M, DEFAULT_SPACING_M
+from ..core.evaluation.metric import DEFAULT_CAP_M, DEFAULT_SPACING_M
 from .feedback import check_writable, run_core
 from .geometry import POINT_TYPE, point_geometry, projected_crs_for, source_lines, source_points
 from .parameters import add_parameter
@@ -98,8 +98,8 @@ class EvaluateCoastlineAlgorithm(QgsProcessingAlgorithm):
             self.addOutput(QgsProcessingOutputNumber(key, description))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
-        from ..core.metric import evaluate, sample_along
-        from ..core.report import write_evaluation_report
+        from ..core.evaluation.metric import evaluate, sample_along
+        from ..core.evaluation.report import write_evaluation_report
 
         predicted_source = self.parameterAsSource(parameters, self.PREDICTED, context)
         reference_source = self.parameterAsSource(parameters, self.REFERENCE, context)

@@ -1,4 +1,4 @@
-"""Extract coastline (coastline:extractcoastline): a thin adapter over core.extract."""
+"""Extract coastline (coastline:extractcoastline): a thin adapter over core.pipeline.extract."""
 
 from qgis.core import (
     QgsCoordinateReferenceSystem,
@@ -24,12 +24,11 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QVariant
 
-from ..core import methods
-from ..core.extract import ExtractConfig
-from ..core.infer import InferenceConfig
-from ..core.predict import DEVICES, PRECISIONS
-from ..core.scale import SCALE_LABELS, SCALES
-from ..core.sea import WATER_CHOICES
+from ..core.config import DEFAULT_METHOD, ExtractConfig, InferenceConfig
+from ..core.inference.predict import DEVICES, PRECISIONS
+from ..core.io.scale import SCALE_LABELS, SCALES
+from ..core.lines.sea import WATER_CHOICES
+from ..core.methods import registry
 from .feedback import check_writable, feedback_hooks, run_core
 from .geometry import LINE_TYPE, line_geometry, source_lines
 from .parameters import add_parameter
@@ -94,8 +93,8 @@ class ExtractCoastlineAlgorithm(QgsProcessingAlgorithm):
             "<b>Output CRS</b>: the CRS of the lines (projected); empty = the raster's own, or the local UTM zone "
             "when the raster is not projected.<br>"
             "<b>Method</b>: " + "; ".join(f"{method.name} ({index}) = {method.help}"
-                                          for index, method in enumerate(methods.all_methods())) +
-            f" The default is {methods.DEFAULT_METHOD}: today it scores best on the accuracy benchmark. Without a "
+                                          for index, method in enumerate(registry.all_methods())) +
+            f" The default is {DEFAULT_METHOD}: today it scores best on the accuracy benchmark. Without a "
             "model the model methods fall back to the classical one, with a warning.<br>"
             "<b>Models</b>: model files (.safetensors) or an ensemble manifest (.json) for a model method; empty = "
             "the bundled default model, when installed. Giving models with a model-free method is refused.<br>"
@@ -151,8 +150,8 @@ class ExtractCoastlineAlgorithm(QgsProcessingAlgorithm):
         add(QgsProcessingParameterCrs(self.OUTPUT_CRS, "Output CRS (projected)", optional=True),
             "CRS of the lines; empty: the raster's own, or the local UTM zone for a geographic or GCP raster.")
         add(QgsProcessingParameterEnum(self.METHOD, "Method",
-                                       options=[method.label for method in methods.all_methods()],
-                                       defaultValue=methods.names().index(methods.DEFAULT_METHOD)),
+                                       options=[method.label for method in registry.all_methods()],
+                                       defaultValue=registry.names().index(DEFAULT_METHOD)),
             "How the coastline is found: from the models' maps, or without a model. The default scores best on the "
             "accuracy benchmark today.")
         add(QgsProcessingParameterMultipleLayers(self.MODELS, "Models (.safetensors files or a .json manifest)",
@@ -204,7 +203,7 @@ class ExtractCoastlineAlgorithm(QgsProcessingAlgorithm):
         self.addOutput(QgsProcessingOutputNumber("LENGTH_KM", "Total length (km)"))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
-        from ..core.extract import extract
+        from ..core.pipeline.extract import extract
 
         source = self._source(parameters, context)
         band = self.parameterAsInt(parameters, self.BAND, context) if parameters.get(self.BAND) else None
@@ -221,7 +220,7 @@ class ExtractCoastlineAlgorithm(QgsProcessingAlgorithm):
             smoothing_sigma=self.parameterAsDouble(parameters, self.SMOOTHING, context))
         output_crs = self.parameterAsCrs(parameters, self.OUTPUT_CRS, context)
         calibration = parameters.get(self.CALIBRATION_DB)
-        config = ExtractConfig(method=methods.names()[self.parameterAsEnum(parameters, self.METHOD, context)],
+        config = ExtractConfig(method=registry.names()[self.parameterAsEnum(parameters, self.METHOD, context)],
                                band=band,
                                polarisation=self.parameterAsString(parameters, self.POLARISATION, context).strip()
                                or None,
@@ -256,8 +255,8 @@ class ExtractCoastlineAlgorithm(QgsProcessingAlgorithm):
         outputs = {self.OUTPUT: dest_id, "LINE_COUNT": len(result.lines),
                    "LENGTH_KM": sum(line.length_m for line in result.lines) / 1000}
         if quicklook:
-            from ..core.raster import log_transform, scene_preview
-            from ..core.report import write_quicklook
+            from ..core.evaluation.report import write_quicklook
+            from ..core.io.scene import log_transform, scene_preview
 
             feedback.pushInfo(f"Writing the quicklook {quicklook}")
             preview_db, preview_geotransform = scene_preview(result.scene)
@@ -272,7 +271,7 @@ class ExtractCoastlineAlgorithm(QgsProcessingAlgorithm):
     def _source(self, parameters, context) -> str:
         """What core reads: the layer's source, or a product path QGIS does not load as a layer (a .SAFE folder or
         zip), given as text."""
-        from ..core.readers import readers
+        from ..core.io.readers import readers
 
         layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
         if layer is not None:

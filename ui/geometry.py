@@ -25,7 +25,7 @@ def check_projected(crs, what: str) -> None:
 def projected_crs_for(source, context, what: str):
     """The source's CRS when projected; for a geographic one, the local UTM zone of its extent's centre (distances
     need metres). Returns (crs, a sentence for the log or None)."""
-    from ..core.georef import utm_epsg
+    from ..core.io.georef import utm_epsg
 
     crs = source.sourceCrs()
     if not crs.isValid() or not crs.isGeographic():

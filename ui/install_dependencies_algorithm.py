@@ -14,7 +14,7 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QTimer
 
-from ..core import dependencies
+from ..setup import dependencies
 from .feedback import feedback_hooks, run_core
 from .parameters import add_parameter
 

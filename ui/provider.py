@@ -2,7 +2,7 @@
 
 from qgis.core import Qgis, QgsMessageLog, QgsProcessingProvider
 
-from ..core.dependencies import missing_modules
+from ..setup.dependencies import missing_modules
 from .check_device_algorithm import CheckDeviceAlgorithm
 from .install_dependencies_algorithm import InstallDependenciesAlgorithm
 

@@ -16,7 +16,7 @@ from qgis.core import (
     QgsProcessingParameterNumber,
 )
 
-from ..core.predict import DEVICES
+from ..core.inference.predict import DEVICES
 from ..models.modelfile import TRANSFORMS
 from ..training.loop import TrainConfig
 from ..training.presets import ARCHITECTURES, ENCODERS, HEAD_CHOICES, PRESET_LABELS, PRESETS

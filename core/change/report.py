@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from ..report import _atomic_write, _figure, _png
+from ..io.plots import atomic_write, new_figure, png_bytes
 from .analysis import ChangeResult, Shoreline, TransectResult
 
 MAX_SERIES = 4
@@ -95,7 +95,7 @@ def _series(axes, result: ChangeResult, item: TransectResult) -> None:
 
 def _report_figure(result: ChangeResult, shorelines: list[Shoreline], chosen: list[TransectResult]):
     rows = max(len(chosen), 1)
-    figure = _figure(13, max(6.0, 2.4 * rows))
+    figure = new_figure(13, max(6.0, 2.4 * rows))
     grid = figure.add_gridspec(rows, 2, width_ratios=(1.3, 1))
     _rate_map(figure.add_subplot(grid[:, 0]), figure, result, shorelines, chosen)
     for row, item in enumerate(chosen):
@@ -142,9 +142,9 @@ def write_change_report(path: str | os.PathLike, result: ChangeResult, shoreline
     if path.suffix.lower() not in (".png", ".html", ".htm"):
         raise InputError(f"Report '{path.name}': use a .png, .html or .htm file name.")
     chosen = choose_transects(result, transect_ids)
-    picture = _png(_report_figure(result, shorelines, chosen))
+    picture = png_bytes(_report_figure(result, shorelines, chosen))
     if path.suffix.lower() == ".png":
-        return _atomic_write(path, picture)
+        return atomic_write(path, picture)
 
     def table(rows, header=None):
         head = "<tr>" + "".join(f"<th>{html.escape(cell)}</th>" for cell in header) + "</tr>" if header else ""
@@ -170,7 +170,7 @@ def write_change_report(path: str | os.PathLike, result: ChangeResult, shoreline
             f"<body><h1>{html.escape(title)}</h1>{''.join(sections)}<p><img alt='rate map and time series' "
             f"style='max-width:100%' src='data:image/png;base64,{base64.b64encode(picture).decode()}'></p>"
             "</body></html>")
-    return _atomic_write(path, page.encode())
+    return atomic_write(path, page.encode())
 
 
 def _format(value) -> str:

@@ -9,13 +9,14 @@ import numpy as np
 import pytest
 from osgeo import ogr
 
-from sar_coastline.core import batch
-from sar_coastline.core.batch import BatchConfig, find_scenes, run_batch
+from sar_coastline.core.config import ExtractConfig
 from sar_coastline.core.errors import Cancelled, InputError, OutputError
-from sar_coastline.core.extract import ExtractConfig, extract
+from sar_coastline.core.evaluation.metric import evaluate
 from sar_coastline.core.hooks import RunHooks
-from sar_coastline.core.metric import evaluate
-from sar_coastline.core.synthetic import generate_scene, write_scene
+from sar_coastline.core.pipeline import batch
+from sar_coastline.core.pipeline.batch import BatchConfig, find_scenes, run_batch
+from sar_coastline.core.pipeline.extract import extract
+from sar_coastline.synthetic.scenes import generate_scene, write_scene
 
 SCENES = ((61, "rocky"), (62, "beach"), (63, "estuary"))
 SEQUENTIAL = BatchConfig(workers=0)

@@ -223,8 +223,9 @@ def test_report_png_and_html(tmp_path):
 def test_generated_series_extracted_then_analysed_recovers_the_rates(tmp_path):
     """Five dates of a 384 x 384 px coast retreating 6 m/yr in the north and accreting 4 m/yr in the south, with
     3 m of position noise and speckle: classical extraction, then LRR along transects from an onshore baseline."""
-    from sar_coastline.core.change.series import MovingCoast, generate_series, onshore_baseline, write_series
-    from sar_coastline.core.extract import ExtractConfig, extract
+    from sar_coastline.core.config import ExtractConfig
+    from sar_coastline.core.pipeline.extract import extract
+    from sar_coastline.synthetic.series import MovingCoast, generate_series, onshore_baseline, write_series
 
     coast = MovingCoast()
     shorelines = []

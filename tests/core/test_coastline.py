@@ -2,22 +2,20 @@ import numpy as np
 import pytest
 import shapely
 
-from sar_coastline.core.coastline import (
+from sar_coastline.core.inference.predict import MapChannels, MemberChannels
+from sar_coastline.core.lines.pieces import Piece, join_pieces, positions_to_pieces
+from sar_coastline.core.methods.orientation_free import OrientationFree
+from sar_coastline.core.methods.paper import (
     LAND,
     NODATA,
     SEA,
-    OrientationFree,
     PaperRules,
-    Piece,
     ensemble_positions,
-    join_pieces,
     peak_positions,
-    positions_to_pieces,
     softmax_coast_mask,
 )
-from sar_coastline.core.predict import MapChannels, MemberChannels
 
-# The merged map of one softmax member, by name, as core.infer.merged_channels gives it.
+# The merged map of one softmax member, by name, as core.inference.stream.merged_channels gives it.
 SOFTMAX_MAP = MapChannels(("member0:sea", "member0:nodata", "member0:land", "land", "land_variance", "coast",
                            "valid"))
 

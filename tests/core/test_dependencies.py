@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from sar_coastline.core import dependencies as deps
 from sar_coastline.core.errors import Cancelled
 from sar_coastline.core.hooks import RunHooks
+from sar_coastline.setup import dependencies as deps
 
 
 def test_runtime_requirements_stop_at_the_development_marker_and_each_has_a_component():
@@ -195,12 +195,12 @@ def test_classical_method_and_plugin_modules_work_without_torch(tmp_path):
         import importlib.util
         importlib.util.find_spec = lambda name, *a, _real=importlib.util.find_spec: (
             None if name.split(".")[0] in BLOCKED else _real(name, *a))
-        from sar_coastline.core import dependencies
+        from sar_coastline.setup import dependencies
         assert "torch" in dependencies.missing_modules("models")
-        from sar_coastline.core.device_check import device_report
+        from sar_coastline.setup.device_check import device_report
         assert device_report()["torch"] is None
-        from sar_coastline.core.extract import ExtractConfig, extract
-        from sar_coastline.core.synthetic import generate_scene, write_scene
+        from sar_coastline.core.pipeline.extract import ExtractConfig, extract
+        from sar_coastline.synthetic.scenes import generate_scene, write_scene
         paths = write_scene(generate_scene(256, 256, seed=5, style="rocky"), r"{tmp_path}", "scene")
         result = extract(str(paths.image), ExtractConfig(method="classical"))
         import sar_coastline.ui.provider, sar_coastline.ui.extract_algorithm, sar_coastline.ui.train_algorithm

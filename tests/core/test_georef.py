@@ -6,11 +6,14 @@ import pytest
 from osgeo import gdal, osr
 from scipy import ndimage
 
-from sar_coastline.core import georef, raster
+from sar_coastline.core.config import ExtractConfig
 from sar_coastline.core.errors import InputError
-from sar_coastline.core.extract import ExtractConfig, extract
+from sar_coastline.core.evaluation.metric import evaluate, sample_along
 from sar_coastline.core.hooks import RunHooks
-from sar_coastline.core.metric import evaluate, sample_along
+from sar_coastline.core.io import georef
+from sar_coastline.core.io.georef import map_to_pixel
+from sar_coastline.core.io.raster_reader import open_scene
+from sar_coastline.core.pipeline.extract import extract
 
 PIXEL = 10.0
 # Every water boundary: the sea-only rule's pond-or-sea decision can flip on a resampled image (a 4326 export is
@@ -37,7 +40,7 @@ def forms(tmp_path_factory):
 
 def _comparable_points(lines, reference, comparable):
     points = sample_along(lines, PIXEL)
-    cols, rows = raster.map_to_pixel(reference.scene.geotransform, points[:, 0], points[:, 1])
+    cols, rows = map_to_pixel(reference.scene.geotransform, points[:, 0], points[:, 1])
     cols, rows = np.floor(cols).astype(int), np.floor(rows).astype(int)
     inside = (cols >= 0) & (cols < comparable.shape[1]) & (rows >= 0) & (rows < comparable.shape[0])
     keep = np.zeros(len(points), bool)
@@ -64,7 +67,7 @@ def test_output_crs_gives_lines_in_that_crs(forms):
     paths, reference, _ = forms
     result = extract(str(paths["projected"]), ExtractConfig(method="classical", water="all", output_crs="EPSG:3035"))
     assert osr.SpatialReference(wkt=result.scene.crs_wkt).GetAuthorityCode(None) == "3035"
-    from sar_coastline.core.vector import reproject
+    from sar_coastline.core.io.vectors import reproject
 
     back = reproject([line.coords for line in result.lines], result.scene.crs_wkt, reference.scene.crs_wkt)
     score, _ = evaluate(back, [line.coords for line in reference.lines])
@@ -75,7 +78,7 @@ def test_output_crs_gives_lines_in_that_crs(forms):
 
 def test_warped_view_streams_windows_and_is_self_contained(forms):
     paths, _, _ = forms
-    scene = raster.open_scene(paths["gcp_only"])
+    scene = open_scene(paths["gcp_only"])
     assert scene.path.lstrip().startswith("<VRTDataset")  # GDAL warps each window read; no copy of the scene
     full = scene.read_db()
     np.testing.assert_array_equal(scene.read_db(100, 120, 50, 40), full[120:160, 100:150])
@@ -106,7 +109,7 @@ def _dataset(path, geotransform=None, epsg=None, gcps=False):
 ])
 def test_missing_georeferencing_is_refused_saying_what_is_missing(tmp_path, kwargs, message):
     with pytest.raises(InputError, match=message):
-        raster.open_scene(_dataset(tmp_path / "bad.tif", **kwargs))
+        open_scene(_dataset(tmp_path / "bad.tif", **kwargs))
 
 
 def test_utm_zone_of_a_point():
@@ -119,7 +122,7 @@ def test_outputs_carry_their_crs_and_replace_a_whole_shapefile(tmp_path):
     from osgeo import ogr
 
     from sar_coastline.core.errors import OutputError
-    from sar_coastline.core.vector import Coastline, write_lines
+    from sar_coastline.core.lines.vectorize import Coastline, write_lines
 
     lines = [Coastline(np.array([[500000.0, 6e6], [500100.0, 6e6]]), {"scene": "a"})]
     utm = georef.srs_of("EPSG:32633").ExportToWkt()

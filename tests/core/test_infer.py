@@ -5,19 +5,26 @@ import numpy as np
 import pytest
 import torch
 
+from sar_coastline.core.config import ExtractConfig, InferenceConfig
 from sar_coastline.core.errors import Cancelled
-from sar_coastline.core.extract import ExtractConfig, extract, run_models
 from sar_coastline.core.hooks import RunHooks
-from sar_coastline.core.infer import InferenceConfig, map_stride, prefetch
-from sar_coastline.core.predict import EnsemblePredictor
-from sar_coastline.core.raster import array_scene, open_scene
+from sar_coastline.core.inference.predict import EnsemblePredictor
+from sar_coastline.core.inference.stream import map_stride, prefetch, with_map_stride
+from sar_coastline.core.io.raster_reader import open_scene
+from sar_coastline.core.io.scene import array_scene
+from sar_coastline.core.methods import orientation_free, paper
+from sar_coastline.core.methods.models import run_models
+from sar_coastline.core.pipeline.extract import extract
 from sar_coastline.models.modelfile import create_model, save_model, write_manifest
 from testdata import SIGMOID_META, SOFTMAX_META, ThresholdNet, loaded, two_halves_dn, write_raster
 
+RULES = {"orientation_free": orientation_free.rule, "paper": paper.rule}
 
-def run_engine(scene, predictor, method="orientation_free", **inference):
+
+def run_engine(scene, predictor, method="orientation_free", sides=SOFTMAX_META.scales, hooks=None, **inference):
     config = ExtractConfig(method=method, inference=InferenceConfig(**inference), min_length_m=30)
-    return run_models(scene, config, method, predictor, SOFTMAX_META.scales, RunHooks())
+    inference = with_map_stride(config.inference, sides, predictor.model_side)
+    return run_models(scene, config, inference, predictor, sides, hooks or RunHooks(), RULES[method])
 
 
 def halves_scene(coast_col=100, rows=300, cols=256):
@@ -40,16 +47,15 @@ def test_engine_places_a_straight_coast(method):
 def test_a_scene_read_one_to_one_gets_a_one_pixel_map():
     assert map_stride([128, 192], 64) == 2 and map_stride([64, 96], 64) == 1 and map_stride([127], 64) == 1
     predictor = EnsemblePredictor([(loaded(ThresholdNet()), 1.0)], device="cpu", batch_size=8)
-    config = ExtractConfig(method="orientation_free", inference=InferenceConfig(scales=(64,)), min_length_m=30)
     hooks = RunHooks()
-    lines = run_models(halves_scene(), config, "orientation_free", predictor, [64], hooks)
+    lines = run_engine(halves_scene(), predictor, sides=[64], hooks=hooks, scales=(64,))
     assert any("map stride 1 px" in note for note in hooks.notes)
     offsets = np.abs(lines[0].coords[:, 0] - (500_000.0 + 100 * 3.0))
     assert len(lines) == 1 and offsets.max() < 4.5 and offsets.mean() < 1.0
 
 
 def test_the_merger_holds_one_tile_of_rows_when_a_batch_spans_several(monkeypatch):
-    from sar_coastline.core import tiling
+    from sar_coastline.core.inference import tiling
 
     grown = []
     ensure_rows = tiling.StripMerger._ensure_rows
@@ -158,7 +164,7 @@ def test_command_line_writes_geopackage_and_geojson(tmp_path, tiny_models, capsy
 
     from osgeo import ogr
 
-    from sar_coastline.core.cli import main
+    from sar_coastline.core.pipeline.cli import main
 
     raster = write_raster(tmp_path / "halves.tif", two_halves_dn(200, 200, coast_col=90))
     assert main([str(raster), str(tmp_path / "coast.geojson"), "--method", "classical"]) == 0
@@ -174,7 +180,7 @@ def test_command_line_writes_geopackage_and_geojson(tmp_path, tiny_models, capsy
 
 
 def test_model_inputs_log_and_linear():
-    from sar_coastline.core.predict import model_input
+    from sar_coastline.core.inference.inputs import model_input
 
     db = torch.tensor([-20.0, float("nan"), 40.0])  # -20 dB is DN 1412.5 with CF -83
     torch.testing.assert_close(model_input(db, "log", (-30.0, 5.0)), torch.tensor([10 / 35, 0.0, 1.0]))
@@ -183,7 +189,7 @@ def test_model_inputs_log_and_linear():
 
 
 def test_scene_normalization_removes_a_calibration_gain():
-    from sar_coastline.core.raster import normalize_db, scene_db_percentiles
+    from sar_coastline.core.inference.inputs import normalize_db, scene_db_percentiles
 
     scene = halves_scene()
     brighter = array_scene((scene.array.astype(np.float64) * 2).clip(1, 65535).astype(np.uint16),
@@ -204,9 +210,9 @@ def test_an_all_nodata_scene_is_refused_by_the_model_path(tiny_models):
 
 
 def test_device_rows_cut_the_same_windows_as_reading_each_one():
-    from sar_coastline.core.infer import DeviceRows
-    from sar_coastline.core.raster import read_padded_db
-    from sar_coastline.core.tiling import tile_grid
+    from sar_coastline.core.inference.stream import DeviceRows
+    from sar_coastline.core.inference.tiling import tile_grid
+    from sar_coastline.core.io.scene import read_padded_db
 
     rng = np.random.default_rng(3)
     dn = rng.integers(0, 4000, (300, 230)).astype(np.uint16)  # zeros are no-data
@@ -222,7 +228,7 @@ def test_device_rows_cut_the_same_windows_as_reading_each_one():
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_the_gpu_engine_merges_the_same_map_as_the_cpu():
-    from sar_coastline.core.infer import stream_probabilities
+    from sar_coastline.core.inference.stream import stream_probabilities
 
     def merged(device):
         predictor = EnsemblePredictor([(loaded(ThresholdNet()), 1.0)], device, precision="fp32", batch_size=8)
@@ -235,7 +241,7 @@ def test_the_gpu_engine_merges_the_same_map_as_the_cpu():
 
 @pytest.mark.parametrize("side", [16, 64])
 def test_resize_keeps_no_data_apart_when_shrinking_and_enlarging(side):
-    from sar_coastline.core.predict import resize_area
+    from sar_coastline.core.inference.inputs import resize_area
 
     window = torch.full((1, 1, 32, 32), -12.0)
     window[..., :, :8] = float("nan")  # the left quarter is no data
@@ -246,8 +252,8 @@ def test_resize_keeps_no_data_apart_when_shrinking_and_enlarging(side):
 
 
 def test_gpu_out_of_memory_outside_the_predictor_is_explained(monkeypatch):
-    from sar_coastline.core import infer
     from sar_coastline.core.errors import CoastlineError
+    from sar_coastline.core.inference import stream as infer
 
     def out_of_memory(*args):
         raise torch.cuda.OutOfMemoryError("simulated")

@@ -3,47 +3,85 @@
 import numpy as np
 import pytest
 
-from sar_coastline.core import methods, readers
+from sar_coastline.core.config import DEFAULT_METHOD, ExtractConfig
 from sar_coastline.core.errors import InputError
-from sar_coastline.core.extract import ExtractConfig, extract
 from sar_coastline.core.hooks import RunHooks
-from sar_coastline.core.raster import CF_DB, array_scene
-from sar_coastline.core.vector import Coastline
-from testdata import two_halves_dn, write_raster
+from sar_coastline.core.inference.predict import EnsemblePredictor
+from sar_coastline.core.io import readers
+from sar_coastline.core.io.scene import CF_DB, array_scene
+from sar_coastline.core.lines.vectorize import Coastline
+from sar_coastline.core.methods import orientation_free, registry
+from sar_coastline.core.methods.contract import Method, MethodContext
+from sar_coastline.core.methods.models import model_lines
+from sar_coastline.core.pipeline.extract import extract
+from testdata import SIGMOID_META, SOFTMAX_META, ThresholdNet, loaded, two_halves_dn, write_raster
 
 GEOTRANSFORM = (500_000.0, 3.0, 0.0, 6_000_000.0, 0.0, -3.0)
 
 
 def test_registry_order_is_the_processing_enum_and_the_default_is_registered():
-    assert methods.names()[:3] == ("orientation_free", "paper", "classical")  # scripts pass METHOD=2
-    assert methods.get(methods.DEFAULT_METHOD).needs_models is False
-    assert [method.needs_models for method in methods.all_methods()][:3] == [True, True, False]
+    assert registry.names()[:3] == ("orientation_free", "paper", "classical")  # scripts pass METHOD=2
+    assert registry.get(DEFAULT_METHOD).uses_models is False
+    assert [method.uses_models for method in registry.all_methods()][:3] == [True, True, False]
     with pytest.raises(InputError, match="Unknown method 'nope'.*classical"):
-        methods.get("nope")
+        registry.get("nope")
 
 
 def test_a_registered_model_free_method_runs_through_extract():
-    def middle_column(scene, config, hooks, water):
-        hooks.note("middle column")
+    def middle_column(context: MethodContext):
+        context.hooks.note("middle column")
+        scene = context.scene
         x = scene.geotransform[0] + scene.width / 2 * scene.geotransform[1]
         return [Coastline(np.array([[x, GEOTRANSFORM[3]], [x, GEOTRANSFORM[3] - 300.0]]), {"models": ""})]
 
-    method = methods.register(methods.Method("middle", "Middle column", "A test method.", needs_models=False,
-                                             lines=middle_column))
+    method = registry.register(Method("middle", "Middle column", "A test method.", middle_column))
     try:
         result = extract(array_scene(two_halves_dn(), GEOTRANSFORM), ExtractConfig(method="middle"))
         assert result.method == "middle" and len(result.lines) == 1 and "middle column" in result.notes
         assert result.lines[0].attributes["method"] == "middle"
+        assert result.lines[0].attributes["length_m"] == 300.0
+        # It fed no water map: the sea step says so instead of guessing a land side.
+        assert any("no sea/land map" in warning for warning in result.warnings)
         with pytest.raises(ValueError, match="already registered"):
-            methods.register(method)
+            registry.register(method)
     finally:
-        methods.unregister("middle")
-    assert "middle" not in methods.names()
+        registry.unregister("middle")
+    assert "middle" not in registry.names()
 
 
-def test_a_method_must_say_how_it_runs():
-    with pytest.raises(ValueError, match="exactly one"):
-        methods.register(methods.Method("broken", "Broken", "", needs_models=False))
+def test_a_registered_model_method_runs_models_and_the_image_edge_through_the_contract():
+    """The shape of a coarse-to-fine method: the models decide sea and land (model_lines with a rule of its choice),
+    the image's own edge places the line (the snap helper), the pipeline adds nothing twice."""
+    calls = []
+
+    def models_then_edge(context: MethodContext):
+        calls.append(context.loaded_predictor is not None)  # the caller's predictor, not loaded again
+        lines = model_lines(context, orientation_free.rule)
+        return context.snap_to_edge(lines)
+
+    registry.register(Method("models_then_edge", "Models, then the edge", "A test method.", models_then_edge,
+                             uses_models=True))
+    try:
+        predictor = EnsemblePredictor([(loaded(ThresholdNet()), 1.0)], "cpu", batch_size=8)
+        result = extract(array_scene(two_halves_dn(), GEOTRANSFORM), ExtractConfig(method="models_then_edge"),
+                         predictor=predictor)
+    finally:
+        registry.unregister("models_then_edge")
+    assert calls == [True] and result.method == "models_then_edge"
+    assert len(result.lines) == 1 and result.lines[0].attributes["models"] == "threshold"
+    coords = result.lines[0].coords
+    # The coast is the pixel edge at column 128 (x = 500384 m); speckle moves a snapped vertex by a pixel or so.
+    offsets = np.abs(coords[:, 0] - (GEOTRANSFORM[0] + 128 * GEOTRANSFORM[1])) / GEOTRANSFORM[1]
+    assert offsets.mean() < 1.0 and offsets.max() < 3.0
+    assert coords[0, 1] > coords[-1, 1]  # land (east) on the left: the line runs south
+    assert sum("Sea only" in note for note in result.notes) == 1  # the sea step ran once, inside the snap helper
+    assert any(note.startswith("Edge snap") for note in result.notes)
+    assert result.figures["tiles_with_data"] > 0
+
+
+def test_the_first_method_that_runs_the_models_validates_them():
+    assert registry.method_for_models([SOFTMAX_META]).name == "orientation_free"
+    assert registry.method_for_models([SIGMOID_META]).name == "paper"  # coast-only: orientation-free refuses
 
 
 def test_models_with_a_model_free_method_are_refused_naming_method(tmp_path):

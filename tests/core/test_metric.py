@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from sar_coastline.core.metric import distances_to_lines, evaluate, false_coast_length, sample_along
+from sar_coastline.core.evaluation.metric import distances_to_lines, evaluate, false_coast_length, sample_along
 
 STRAIGHT = [np.array([[0.0, 0.0], [3000.0, 0.0]])]
 

@@ -4,10 +4,12 @@ import numpy as np
 import productdata
 import pytest
 
-from sar_coastline.core import raster, readers, scale
+from sar_coastline.core.config import ExtractConfig
 from sar_coastline.core.errors import InputError
-from sar_coastline.core.extract import ExtractConfig, extract
 from sar_coastline.core.hooks import RunHooks
+from sar_coastline.core.io import readers, scale
+from sar_coastline.core.io.scene import array_scene, scene_preview
+from sar_coastline.core.pipeline.extract import extract
 from testdata import two_halves_dn, write_raster
 
 OPEN = readers.open_scene
@@ -136,7 +138,7 @@ def test_sea_masked_as_nodata_is_warned(tmp_path):
 
 def test_offset_grid_is_interpolated_per_window():
     dn = two_halves_dn(100, 100)
-    scene = raster.array_scene(dn, (0.0, 10.0, 0.0, 0.0, 0.0, -10.0))
+    scene = array_scene(dn, (0.0, 10.0, 0.0, 0.0, 0.0, -10.0))
     grid = np.tile(np.linspace(0.0, 4.0, 5, dtype=np.float32), (5, 1))  # +0 dB at column 0 to +4 dB at 100
     from dataclasses import replace
 
@@ -149,7 +151,7 @@ def test_offset_grid_is_interpolated_per_window():
 def test_command_line_reads_a_zipped_safe_into_a_shapefile_in_the_crs_asked(synthetic, tmp_path, capsys):
     from osgeo import ogr
 
-    from sar_coastline.core.cli import main
+    from sar_coastline.core.pipeline.cli import main
 
     archive = productdata.zip_safe(productdata.write_safe(tmp_path, synthetic))
     output = tmp_path / "coast.shp"
@@ -175,5 +177,5 @@ def test_a_measurement_tiff_is_read_with_its_product(synthetic, tmp_path):
 
 def test_preview_of_a_safe_is_in_sigma0(synthetic, tmp_path):
     scene = OPEN(str(productdata.write_safe(tmp_path, synthetic)))
-    preview, _ = raster.scene_preview(scene, max_side=100)
+    preview, _ = scene_preview(scene, max_side=100)
     assert -25 < np.nanmedian(preview) < 0  # calibrated dB, not 20 log10(DN)

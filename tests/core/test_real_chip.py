@@ -5,11 +5,12 @@ from pathlib import Path
 
 import pytest
 
-from sar_coastline.core.extract import DEFAULT_MODEL, ExtractConfig, extract
-from sar_coastline.core.infer import InferenceConfig
-from sar_coastline.core.methods import CLASSICAL, ORIENTATION_FREE
-from sar_coastline.core.metric import evaluate
-from sar_coastline.core.vector import read_lines
+from sar_coastline.core.config import ExtractConfig, InferenceConfig
+from sar_coastline.core.evaluation.metric import evaluate
+from sar_coastline.core.inference.loading import DEFAULT_MODEL
+from sar_coastline.core.io.vectors import read_lines
+from sar_coastline.core.methods.registry import CLASSICAL, ORIENTATION_FREE
+from sar_coastline.core.pipeline.extract import extract
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 CHIP = DATA / "labrador_s1_chip.tif"
@@ -44,7 +45,7 @@ def test_classical_method_on_the_real_chip():
 
 
 def test_without_band_the_cross_pol_band_is_chosen():
-    from sar_coastline.core.raster import open_scene
+    from sar_coastline.core.io.raster_reader import open_scene
 
     scene = open_scene(CHIP)
     assert scene.band == CROSS_POL and "chosen" in scene.describe_interpretation()
@@ -52,6 +53,7 @@ def test_without_band_the_cross_pol_band_is_chosen():
 
 @pytest.mark.parametrize("band", [1, 2])
 def test_the_chip_is_read_as_linear_power(band):
-    from sar_coastline.core.raster import LINEAR_POWER, open_scene
+    from sar_coastline.core.io.raster_reader import open_scene
+    from sar_coastline.core.io.scale import LINEAR_POWER
 
     assert open_scene(CHIP, band=band).interpretation == LINEAR_POWER

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from sar_coastline.core.hooks import RunHooks
-from sar_coastline.core.raster import array_scene
-from sar_coastline.core.refine import left_normals, snap_to_edge
-from sar_coastline.core.vector import Coastline
+from sar_coastline.core.io.scene import array_scene
+from sar_coastline.core.lines.refine import left_normals, snap_to_edge
+from sar_coastline.core.lines.vectorize import Coastline
 from testdata import two_halves_dn
 
 GEOTRANSFORM = (500_000.0, 3.0, 0.0, 6_000_000.0, 0.0, -3.0)

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from sar_coastline.core.metric import evaluate
-from sar_coastline.core.report import write_evaluation_report, write_quicklook
+from sar_coastline.core.evaluation.metric import evaluate
+from sar_coastline.core.evaluation.report import write_evaluation_report, write_quicklook
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

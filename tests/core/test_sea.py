@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 import shapely
 
-from sar_coastline.core.extract import ExtractConfig, extract
-from sar_coastline.core.infer import InferenceConfig
-from sar_coastline.core.predict import EnsemblePredictor
-from sar_coastline.core.raster import array_scene
-from sar_coastline.core.sea import ALL_WATER, SEA_ONLY, SeaRule
+from sar_coastline.core.config import ExtractConfig, InferenceConfig
+from sar_coastline.core.inference.predict import EnsemblePredictor
+from sar_coastline.core.io.scene import array_scene
+from sar_coastline.core.lines.sea import ALL_WATER, SEA_ONLY, SeaRule
+from sar_coastline.core.pipeline.extract import extract
 from testdata import ThresholdNet, loaded
 
 PIXEL = 3.0
@@ -114,8 +114,8 @@ def test_the_model_path_leaves_out_the_lake_and_puts_land_on_the_left():
 def test_the_command_line_takes_water_and_a_reference_file(tmp_path):
     import json
 
-    from sar_coastline.core.cli import main
-    from sar_coastline.core.vector import Coastline, write_lines
+    from sar_coastline.core.lines.vectorize import Coastline, write_lines
+    from sar_coastline.core.pipeline.cli import main
     from testdata import write_raster
 
     scene = coast_scene()

@@ -2,9 +2,10 @@ import numpy as np
 import pytest
 from osgeo import gdal, ogr, osr
 
-from sar_coastline.core.metric import distances_to_lines, evaluate
-from sar_coastline.core.raster import CF_DB, map_to_pixel
-from sar_coastline.core.synthetic import STYLES, generate_scene, shifted_water_lines, write_scene
+from sar_coastline.core.evaluation.metric import distances_to_lines, evaluate
+from sar_coastline.core.io.georef import map_to_pixel
+from sar_coastline.core.io.scene import CF_DB
+from sar_coastline.synthetic.scenes import STYLES, generate_scene, shifted_water_lines, write_scene
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from sar_coastline.core.tiling import StripMerger, axis_positions, blend_window, tile_grid
+from sar_coastline.core.inference.tiling import StripMerger, axis_positions, blend_window, tile_grid
 
 
 @pytest.mark.parametrize(("length", "side", "overlap"), [(1000, 256, 0.5), (1001, 256, 0.25), (257, 256, 0.0),

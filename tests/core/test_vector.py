@@ -6,7 +6,8 @@ import pytest
 from osgeo import ogr, osr
 
 from sar_coastline.core.errors import OutputError
-from sar_coastline.core.vector import POINT, Coastline, Feature, KeepMask, Layer, write_layers, write_lines
+from sar_coastline.core.io.vectors import POINT, Feature, Layer, write_layers
+from sar_coastline.core.lines.vectorize import Coastline, KeepMask, write_lines
 
 
 def utm_wkt() -> str:

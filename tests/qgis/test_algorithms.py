@@ -32,14 +32,13 @@ def test_provider_lists_every_algorithm_with_help(provider):
 
 
 def test_method_choices_and_defaults_come_from_core(provider):
-    from sar_coastline.core import methods
-    from sar_coastline.core.extract import ExtractConfig
-    from sar_coastline.core.infer import InferenceConfig
+    from sar_coastline.core.config import ExtractConfig, InferenceConfig
+    from sar_coastline.core.methods import registry
 
     extract_algorithm = provider.algorithm("extractcoastline")
     method = extract_algorithm.parameterDefinition("METHOD")
-    assert method.options() == [item.label for item in methods.all_methods()]
-    assert methods.names()[method.defaultValue()] == ExtractConfig().method
+    assert method.options() == [item.label for item in registry.all_methods()]
+    assert registry.names()[method.defaultValue()] == ExtractConfig().method
     assert extract_algorithm.parameterDefinition("MIN_LENGTH").defaultValue() == ExtractConfig().min_length_m
     assert extract_algorithm.parameterDefinition("OVERLAP").defaultValue() == InferenceConfig().overlap
 

@@ -12,7 +12,7 @@ BATCH = "coastline:extractcoastlinesbatch"
 
 @pytest.fixture(scope="module")
 def scene_folder(tmp_path_factory):
-    from sar_coastline.core.synthetic import generate_scene, write_scene
+    from sar_coastline.synthetic.scenes import generate_scene, write_scene
 
     folder = tmp_path_factory.mktemp("batch_alg")
     for seed, style in ((71, "rocky"), (72, "beach")):

@@ -22,9 +22,9 @@ STAT_FIELDS = ["n_dates", "sce_m", "nsm_m", "epr_m_yr", "epr_unc_m_yr", "lrr_m_y
 def series(tmp_path_factory):
     """The generated moving coast's true water lines (land on their left), one GeoPackage per date with the
     fields Extract coastline writes, one with all dates, and an onshore baseline."""
-    from sar_coastline.core.change.series import MovingCoast, generate_series, onshore_baseline
-    from sar_coastline.core.synthetic import _crs_wkt
-    from sar_coastline.core.vector import Feature, Layer, write_layers
+    from sar_coastline.core.io.vectors import Feature, Layer, write_layers
+    from sar_coastline.synthetic.scenes import _crs_wkt
+    from sar_coastline.synthetic.series import MovingCoast, generate_series, onshore_baseline
 
     folder = tmp_path_factory.mktemp("series")
     coast = MovingCoast()
@@ -118,7 +118,7 @@ def test_clear_errors(provider, series, tmp_path, change, message):
 
 
 def test_geographic_crs_is_refused(provider, tmp_path):
-    from sar_coastline.core.vector import Feature, Layer, write_layers
+    from sar_coastline.core.io.vectors import Feature, Layer, write_layers
 
     geographic = 'GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563]],PRIMEM["Greenwich",0],' \
                  'UNIT["degree",0.0174532925199433],AUTHORITY["EPSG","4326"]]'

@@ -5,7 +5,7 @@ import processing
 import pytest
 from qgis.core import QgsProcessingException, QgsVectorLayer
 
-from sar_coastline.core.extract import DEFAULT_MODEL
+from sar_coastline.core.inference.loading import DEFAULT_MODEL
 from sar_coastline.models.modelfile import read_manifest, read_meta
 
 
@@ -38,7 +38,7 @@ def _write_lines(path, lines, crs_wkt, epsg=None):
 
 @pytest.fixture(scope="module")
 def truth_lines(scene_paths):
-    from sar_coastline.core.synthetic import generate_scene
+    from sar_coastline.synthetic.scenes import generate_scene
 
     lines = generate_scene(512, 512, seed=11, style="rocky").truth_lines  # the scene of scene_paths
     # In pieces, so that two layers can each hold some: one line per feature is how people keep them too.
@@ -48,7 +48,7 @@ def truth_lines(scene_paths):
 @pytest.fixture(scope="module")
 def trained(provider, scene_paths, truth_lines, tmp_path_factory):
     """Trained on the scene's coastline kept in two layers, one of them in another CRS."""
-    from sar_coastline.core.readers import open_scene
+    from sar_coastline.core.io.readers import open_scene
     from sar_coastline.training import loop
 
     folder = tmp_path_factory.mktemp("trained")
@@ -98,7 +98,7 @@ def test_a_single_coastline_layer_is_still_accepted(provider, scene_paths, tmp_p
     valid, message = algorithm.checkParameterValues(parameters, context)
     assert valid, message
     layers = algorithm.parameterAsLayerList(parameters, "COASTLINES", context)
-    from sar_coastline.core.synthetic import generate_scene
+    from sar_coastline.synthetic.scenes import generate_scene
 
     assert [layer.featureCount() for layer in layers] == [len(generate_scene(512, 512, seed=11,
                                                                              style="rocky").truth_lines)]

@@ -35,7 +35,7 @@ def test_package_meets_the_plugin_repository_rules(package):
         names = archive.namelist()
         metadata = archive.read("sar_coastline/metadata.txt").decode()
     assert all(name.startswith("sar_coastline/") for name in names)
-    for required in ("LICENSE", "metadata.txt", "__init__.py", "plugin.py", "requirements.txt", "core/dependencies.py",
+    for required in ("LICENSE", "metadata.txt", "__init__.py", "plugin.py", "requirements.txt", "setup/dependencies.py",
                      "ui/install_dependencies_algorithm.py", "models/default/ensemble.json"):
         assert f"sar_coastline/{required}" in names, required
     assert any(name.endswith(".safetensors") for name in names), "the bundled model must ship"
@@ -171,7 +171,7 @@ def test_plugin_load_puts_the_dependency_folder_first_on_sys_path(qgis_app, tmp_
     assert sys.path[0] == str(folder)
     (folder / "sarc_probe").mkdir(parents=True)  # installed after the plugin loaded: importable at once
     (folder / "sarc_probe" / "__init__.py").write_text("VALUE = 7\n")
-    from sar_coastline.core.dependencies import refresh_import_path
+    from sar_coastline.setup.dependencies import refresh_import_path
 
     refresh_import_path(folder)
     import sarc_probe

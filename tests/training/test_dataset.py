@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from osgeo import gdal
 
-from sar_coastline.core.raster import open_scene
-from sar_coastline.core.synthetic import generate_scene, write_scene
+from sar_coastline.core.io.raster_reader import open_scene
+from sar_coastline.synthetic.scenes import generate_scene, write_scene
 from sar_coastline.training import dataset
 from sar_coastline.training.dataset import TrainScene, read_crop
 from sar_coastline.training.labels import NODATA, label_raster

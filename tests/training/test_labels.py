@@ -6,11 +6,15 @@ import shapely
 from osgeo import gdal
 from scipy import ndimage
 
-from sar_coastline.core.classical import despeckle, otsu_threshold
 from sar_coastline.core.errors import Cancelled, InputError
 from sar_coastline.core.hooks import RunHooks
-from sar_coastline.core.raster import DECIBEL, Scene, open_scene, pixel_to_map
-from sar_coastline.core.synthetic import generate_scene, write_scene
+from sar_coastline.core.imaging.speckle import despeckle
+from sar_coastline.core.imaging.threshold import otsu_threshold
+from sar_coastline.core.io.georef import pixel_to_map
+from sar_coastline.core.io.raster_reader import open_scene
+from sar_coastline.core.io.scale import DECIBEL
+from sar_coastline.core.io.scene import Scene
+from sar_coastline.synthetic.scenes import generate_scene, write_scene
 from sar_coastline.training.labels import (
     COAST_SIGMA_PX,
     LAND,

@@ -6,13 +6,14 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from sar_coastline.core.config import ExtractConfig, InferenceConfig
 from sar_coastline.core.errors import Cancelled, CoastlineError, InputError
-from sar_coastline.core.extract import DEFAULT_MODEL, ExtractConfig, extract
+from sar_coastline.core.evaluation.metric import DEFAULT_CAP_M, evaluate
 from sar_coastline.core.hooks import RunHooks
-from sar_coastline.core.infer import InferenceConfig
-from sar_coastline.core.metric import DEFAULT_CAP_M, evaluate
-from sar_coastline.core.synthetic import generate_scene, write_scene
+from sar_coastline.core.inference.loading import DEFAULT_MODEL
+from sar_coastline.core.pipeline.extract import extract
 from sar_coastline.models.modelfile import load_model, read_manifest
+from sar_coastline.synthetic.scenes import generate_scene, write_scene
 from sar_coastline.training import loop
 from sar_coastline.training.dataset import CropConfig
 from sar_coastline.training.loop import TrainConfig, TrainSource, prepare_scenes, train
@@ -189,7 +190,7 @@ def test_lines_that_do_not_cut_a_scene_name_it(sources):
 
 
 def test_a_single_scene_holds_out_its_bottom_rows_without_copying_them(sources, tmp_path):
-    from sar_coastline.core.raster import open_scene
+    from sar_coastline.core.io.raster_reader import open_scene
 
     [scene], [held_out] = prepare_scenes(sources[:1], 0.25, RunHooks(), tmp_path)
     image = open_scene(sources[0].image)

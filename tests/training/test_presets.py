@@ -6,7 +6,7 @@ from dataclasses import replace
 import pytest
 
 from sar_coastline.core.errors import InputError
-from sar_coastline.core.predict import DEVICES
+from sar_coastline.core.inference.predict import DEVICES
 from sar_coastline.models.modelfile import HEADS
 from sar_coastline.training.cli import choose_members, main
 from sar_coastline.training.loop import TrainConfig, make_loss, make_optimizer

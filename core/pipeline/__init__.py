@@ -1,0 +1,1 @@
+"""The runs: extract one scene, batches of scenes, and the command line."""

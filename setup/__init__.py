@@ -1,0 +1,1 @@
+"""What sets the plugin up, beside the engine: the dependency installer and the device check."""
