@@ -69,10 +69,12 @@ $(STAMPS)/plugin: $(STAMPS)/venv metadata.txt
 demo: install
 	$(PY) -m sar_coastline.scripts.demo --out $(DEMO_DIR) --qgis-process $(QGIS_PROCESS)
 
+# import_graph: no import cycle, no private name across modules, the plugin's imports at the top of files.
 # qt6_check: the Qt 6 migration rules QGIS publishes for plugins, on the live PyQGIS (so it needs the venv's Python).
 lint: $(STAMPS)/venv
 	$(VENV)/bin/ruff check $(ROOT)
 	$(PY) $(ROOT)/scripts/qt6_check.py $(ROOT)
+	$(PY) $(ROOT)/scripts/import_graph.py
 
 test: install lint
 	cd $(ROOT) && $(PY) -m pytest -q $(PYTEST_ARGS)

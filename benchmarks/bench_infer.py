@@ -27,9 +27,11 @@ from pathlib import Path
 from ..core.config import ExtractConfig, InferenceConfig
 from ..core.inference.loading import resolve_models
 from ..core.inference.predict import EnsemblePredictor, ScenePass
+from ..core.lines.vectorize import write_lines
 from ..core.methods.registry import ORIENTATION_FREE
 from ..core.pipeline.extract import extract
 from ..models.modelfile import HEADS, ModelMeta, create_model, load_model, save_model
+from ..synthetic.scenes import generate_scene, write_scene
 
 TABLE_1 = (("efficientnet-b4", "softmax_coast", "log"), ("efficientnet-b4", "softmax", "log"),
            ("efficientnet-b3", "sigmoid", "log"), ("efficientnet-b3", "sigmoid", "linear"))
@@ -60,8 +62,6 @@ def cpu_fast_models(folder: Path) -> tuple[list[Path], str]:
 def scene_file(folder: Path, side: int, seed: int = 5) -> Path:
     """A side x side GeoTIFF-backed scene: a generated 2048 px scene mosaicked in a VRT (no big file)."""
     from osgeo import gdal
-
-    from ..synthetic.scenes import generate_scene, write_scene
 
     tile = write_scene(generate_scene(2048, 2048, seed, "mixed"), folder, "tile").image
     count = -(-side // 2048)
@@ -105,8 +105,6 @@ def ceiling(paths, device: str, precision: str, batch_size: int, seconds: float 
 
 def end_to_end(scene: Path, paths, config: ExtractConfig, output: Path) -> dict:
     import torch
-
-    from ..core.lines.vectorize import write_lines
 
     if torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()

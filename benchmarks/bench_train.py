@@ -10,6 +10,8 @@ import time
 from pathlib import Path
 
 from ..core.hooks import RunHooks
+from ..core.inference.predict import pick_device
+from ..models.modelfile import create_model
 from ..synthetic.scenes import generate_scene, write_scene
 from ..training.dataset import CropConfig, CropSampler, to_tensors
 from ..training.loop import EpochSamples, TrainSource, make_loss, make_optimizer, member_meta, prepare_scenes
@@ -18,9 +20,6 @@ from ..training.presets import FAST_SINGLE
 
 def main() -> None:
     import torch
-
-    from ..core.inference.predict import pick_device
-    from ..models.modelfile import create_model
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--steps", type=int, default=None, help="timed steps (default 30 on a GPU, 6 on a CPU)")

@@ -25,6 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.io.georef import pixel_to_map
+from ..core.lines.vectorize import Coastline, write_lines
+
 ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy", "ndarray"), ("numpy", "dtype")}
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 OUTPUT = DATA / "labrador_s1_chip.tif"
@@ -64,9 +67,6 @@ def main(source: str) -> None:
 def write_reference(cross_pol: np.ndarray, srs) -> None:
     from scipy import ndimage
     from skimage.measure import find_contours
-
-    from ..core.io.georef import pixel_to_map
-    from ..core.lines.vectorize import Coastline, write_lines
 
     db = ndimage.gaussian_filter(10 * np.log10(np.maximum(cross_pol, 1e-6)), 4.0)
     rough = db > np.median(db)

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from ..core.hooks import RunHooks, as_hooks
+from ..models.modelfile import load_model
 from .dependencies import probe_gpus
 
 BUNDLED_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "default"
@@ -72,7 +73,6 @@ def device_report(hooks: RunHooks | None = None, timing: bool = True, model_path
     if path is None or not path.is_file():
         hooks.log("No bundled model found: no timing.")
         return report
-    from ..models.modelfile import load_model
 
     hooks.check_cancel()
     loaded = load_model(path)

@@ -28,9 +28,11 @@ import numpy as np
 from scipy import ndimage
 from skimage.measure import find_contours
 
+from ..core.evaluation.metric import sample_along
 from ..core.imaging.regions import remove_small_regions
 from ..core.io.georef import pixel_to_map
 from ..core.io.scene import CF_DB
+from ..core.io.vectors import POINT, Feature, Layer, write_layers
 from ..core.lines.vectorize import split_at
 
 STYLES = ("beach", "rocky", "estuary", "mixed")
@@ -359,8 +361,6 @@ def _write_raster(path: Path, array: np.ndarray, scene: SyntheticScene, nodata: 
 
 def write_scene(scene: SyntheticScene, folder: str | Path, name: str) -> ScenePaths:
     """The image (uint16 GeoTIFF, 0 = no data), the labels and the ground truth GeoPackage."""
-    from ..core.evaluation.metric import sample_along
-    from ..core.io.vectors import POINT, Feature, Layer, write_layers
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

@@ -25,8 +25,10 @@ import numpy as np
 from ..core.errors import CoastlineError
 from ..core.hooks import RunHooks
 from ..core.inference.predict import DEVICES
+from ..core.io.readers import open_scene
 from ..core.io.vectors import read_lines
 from ..models.modelfile import NORMALIZATIONS, TRANSFORMS
+from ..synthetic.scenes import generate_scene, write_scene
 from .dataset import CropConfig
 from .loop import TrainConfig, TrainSource, init_distributed, train
 from .presets import ARCHITECTURES, ENCODERS, HEAD_CHOICES, PRESETS, MemberSpec
@@ -40,7 +42,6 @@ TRAINING_SEED_BASE = 1000  # generated training scenes; the accuracy benchmark u
 
 def lines_for(image: str, paths: list[str]) -> list[np.ndarray]:
     """The lines of every file, reprojected to the image's CRS (lines outside the image are harmless)."""
-    from ..core.io.readers import open_scene
 
     crs_wkt = open_scene(image).crs_wkt
     return [line for path in paths for line in read_lines(path, crs_wkt)]
@@ -67,8 +68,6 @@ def choose_members(preset: str, architecture: str | None = None, encoder: str | 
 
 def generated_sources(count: int, size: int, folder: Path, seed_base: int = TRAINING_SEED_BASE,
                       pixel_sizes: Sequence[float] = GENERATED_PIXEL_SIZES) -> list[TrainSource]:
-    from ..synthetic.scenes import generate_scene, write_scene
-
     sources = []
     for index in range(count):
         seed, style = seed_base + index, GENERATED_STYLES[index % len(GENERATED_STYLES)]

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..core.errors import InputError
-from ..core.inference.inputs import normalize_db
+from ..core.inference.inputs import model_input, normalize_db, resize_area, scene_db_percentiles
 from ..core.io.scene import Scene, read_padded_db, strip_height_for
 from .augment import AugmentConfig, augment, mosaic
 from .labels import CLASSES_BAND, COAST, COAST_BAND, NODATA
@@ -29,8 +29,6 @@ class TrainScene:
     percentiles: tuple[float, float] = field(init=False)
 
     def __post_init__(self):
-        from ..core.inference.inputs import scene_db_percentiles
-
         self.percentiles = scene_db_percentiles(self.scene)
         last = self.scene.height if self.rows[1] < 0 else self.rows[1]
         self.rows = (self.rows[0], last)
@@ -89,8 +87,6 @@ def read_crop(scene: TrainScene, centre_row: int, centre_col: int, side: int, mo
     classes by the class at each output pixel's centre, coast by the maximum (keeps the thin line)."""
     import torch
     import torch.nn.functional as F  # noqa: N812
-
-    from ..core.inference.inputs import resize_area
 
     top, left = centre_row - side // 2, centre_col - side // 2
     db = read_padded_db(scene.scene, left, top, side)
@@ -153,8 +149,6 @@ class CropSampler:
 def to_tensors(samples: list[dict], head: str, transform: str, db_window: tuple[float, float]):
     """A batch: model input (B, 1, S, S) and the target of the head (classes, or coast for sigmoid)."""
     import torch
-
-    from ..core.inference.inputs import model_input
 
     db = torch.from_numpy(np.stack([sample["db"] for sample in samples]))[:, None]
     inputs = model_input(db, transform, db_window)

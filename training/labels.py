@@ -35,6 +35,7 @@ from ..core.imaging.regions import SeamUnionFind
 from ..core.imaging.speckle import ONE_LOOK_SIGMA_PX, despeckled_strips
 from ..core.imaging.threshold import DbHistogram
 from ..core.io.georef import map_to_pixel
+from ..core.io.readers import open_scene
 from ..core.io.scene import Scene, strip_height_for
 
 SEA, NODATA, LAND, COAST = 0, 1, 2, 3
@@ -115,8 +116,6 @@ def label_raster(scene: Scene, lines: list[np.ndarray], folder: str | os.PathLik
         return LabelRaster(path, cached)
     land_scene = None
     if land_path:
-        from ..core.io.readers import open_scene
-
         land_scene = open_scene(land_path)
         if (land_scene.width, land_scene.height) != (scene.width, scene.height):
             raise InputError(f"The label raster '{land_scene.name}' is {land_scene.width} x {land_scene.height} px, "

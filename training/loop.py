@@ -26,13 +26,13 @@ from ..core.errors import Cancelled, CoastlineError, InputError, OutputError
 from ..core.evaluation.metric import DEFAULT_CAP_M, evaluate
 from ..core.hooks import RunHooks, as_hooks
 from ..core.inference.loading import model_sides
-from ..core.inference.predict import DEVICES
+from ..core.inference.predict import DEVICES, EnsemblePredictor, pick_device
 from ..core.inference.stream import map_stride
 from ..core.io.readers import open_scene
 from ..core.io.scene import Scene
 from ..core.methods import registry
 from ..core.pipeline.extract import extract
-from ..models.modelfile import HEADS, LoadedModel, ModelMeta, create_model, save_model, write_manifest
+from ..models.modelfile import HEADS, LoadedModel, ModelMeta, create_model, load_model, save_model, write_manifest
 from .checkpoint import read_checkpoint, write_checkpoint
 from .dataset import CropConfig, CropSampler, TrainScene, to_tensors
 from .labels import label_raster
@@ -284,7 +284,6 @@ def validate(network, meta: ModelMeta, scenes: Sequence[ValidationScene], device
     """Mean competition score of the network alone over the validation scenes (lower is better), each run
     through Extract coastline itself with `validation_config`. Only cancel is taken from `hooks`: Extract's
     per-scene notes and progress would flood the training log."""
-    from ..core.inference.predict import EnsemblePredictor
 
     config = validation_config(meta, device)
     predictor = EnsemblePredictor([(LoadedModel(Path(f"{meta.encoder}.safetensors"), meta, network), 1.0)],
@@ -321,7 +320,6 @@ def make_optimizer(spec: MemberSpec, parameters):
 def _start_weights(path: str, meta: ModelMeta, network, log: Callable[[str], None], name: str) -> None:
     """Load a model file's weights into `network` to fine-tune it. The network must be the same; a different
     head (other classes) keeps the start's encoder and decoder and begins its output layer afresh."""
-    from ..models.modelfile import load_model
 
     start = load_model(path)
     ours, theirs = (meta.architecture, meta.encoder), (start.meta.architecture, start.meta.encoder)
@@ -438,8 +436,6 @@ def train_member(spec: MemberSpec, sampler: CropSampler, validation: Sequence[Va
     """Train one member; `hooks` progress runs 0..100 over this member. Under torchrun every rank calls it; rank 0
     alone validates and writes the model file and checkpoints."""
     import torch
-
-    from ..core.inference.predict import pick_device
 
     rank, world = distributed_rank()
     if config.batch_size % (world * config.accumulation):

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ..errors import CoastlineError, InputError
-from .inputs import model_input, normalize_db
+from .inputs import model_input, normalize_db, scene_db_percentiles
 
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -135,8 +135,6 @@ class EnsemblePredictor:
         """The per-scene state of a run over `scene` (its dB percentiles when a member normalizes per scene)."""
         percentiles = None
         if self.needs_scene_percentiles:
-            from .inputs import scene_db_percentiles
-
             percentiles = scene_db_percentiles(scene)
         return ScenePass(self.batch_size, percentiles)
 

@@ -14,6 +14,7 @@ import numpy as np
 from ..config import InferenceConfig
 from ..errors import CoastlineError, InputError
 from ..io.scene import Scene
+from .inputs import resize_area
 from .predict import VALID, MapChannels
 from .tiling import StripMerger, Tile, blend_window, shift_rows_up, tile_grid
 
@@ -142,8 +143,6 @@ def _tile_inputs(rows: DeviceRows, tiles: Sequence[Tile], model_side: int, strid
     """The tiles that hold data, their windows resized to the model side, and their valid share per cell."""
     import torch
     import torch.nn.functional as F  # noqa: N812
-
-    from .inputs import resize_area
 
     kept, windows, valid = [], [], []
     for tile in tiles:

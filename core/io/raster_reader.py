@@ -8,6 +8,7 @@ from dataclasses import replace
 import numpy as np
 
 from ..errors import InputError
+from ..imaging.threshold import otsu_threshold
 from ..io import georef, scale
 from .gdal import gdal_module, open_dataset
 from .scene import CF_DB, MIN_SIDE, Scene
@@ -110,7 +111,6 @@ def dual_pol_band(dataset, side: int = 512) -> tuple[int, str]:
     spread (Fisher's ratio: squared difference of the means over the sum of the variances) wins. It is usually
     the cross-pol band (VH, HV), whose sea stays dark under wind; BAND overrides it.
     """
-    from ..imaging.threshold import otsu_threshold
 
     factor = max(2.0, max(dataset.RasterXSize, dataset.RasterYSize) / side)
     width, height = max(1, round(dataset.RasterXSize / factor)), max(1, round(dataset.RasterYSize / factor))

@@ -9,6 +9,7 @@ import re
 import numpy as np
 
 from ..errors import InputError
+from ..imaging.threshold import otsu_threshold
 
 # How a band's values become sigma0 in dB (the Scene's interpretation); the SCALE choices in this order.
 AUTO = "auto"
@@ -100,8 +101,6 @@ def sea_masked_warning(band, interpretation: str, name: str) -> str | None:
     """A warning when no-data is bordered by bright pixels almost everywhere: the sea masked as no-data (SNAP's
     Terrain-Correction masks areas without elevation by default), so the line would be the mask's edge."""
     from scipy import ndimage
-
-    from ..imaging.threshold import otsu_threshold
 
     values = sample(band, resample="nearest")
     nodata = ~np.isfinite(values)

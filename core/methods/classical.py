@@ -14,7 +14,8 @@ from ..imaging.regions import RegionSizes
 from ..imaging.speckle import despeckle_sigma_for, despeckled_strips, estimate_looks
 from ..imaging.threshold import DbHistogram
 from ..io.scene import STRIP_PIXELS, strip_height_for
-from ..lines.vectorize import Coastline
+from ..lines.pieces import Piece, join_pieces
+from ..lines.vectorize import Coastline, KeepMask, pieces_to_lines, split_at
 from .contract import Method, MethodContext
 
 
@@ -32,9 +33,6 @@ def extract_lines(scene, params: ClassicalParams, min_length_m: float, nodata_ma
     """The classical method's lines of a scene (Coastline objects in map coordinates), streamed in strips.
     `water` (a core.lines.sea.WaterMap on the scene's pixels) is fed the cleaned water mask and the despeckled dB."""
     from skimage.measure import find_contours
-
-    from ..lines.pieces import Piece, join_pieces
-    from ..lines.vectorize import Coastline, KeepMask, pieces_to_lines, split_at
 
     hooks = as_hooks(hooks)
     sigma_px = params.despeckle_sigma_px

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..change.dates import date_from_name, parse_date
 from ..config import ExtractConfig
 from ..errors import Cancelled, CoastlineError, InputError, OutputError
 from ..hooks import RunHooks, as_hooks
@@ -200,7 +201,6 @@ def run_scene(source: str, config: ExtractConfig, threads: int | None = None, ca
 def scene_date(metadata_date: str | None, name: str) -> str | None:
     """The `date` field: the raster's metadata date (as ISO), else a date the file name holds (Sentinel-1,
     ALOS-2, 2021-03-04 or 20210304): a time series needs one per scene."""
-    from ..change.dates import date_from_name, parse_date
 
     try:
         parsed = parse_date(metadata_date)
