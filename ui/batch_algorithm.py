@@ -8,7 +8,6 @@ from qgis.core import (
     QgsProcessingContext,
     QgsProcessingException,
     QgsProcessingOutputNumber,
-    QgsProcessingParameterEnum,
     QgsProcessingParameterFile,
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterMultipleLayers,
@@ -17,12 +16,10 @@ from qgis.core import (
     QgsVectorLayer,
 )
 
-from ..core.config import DEFAULT_METHOD, ExtractConfig, InferenceConfig
-from ..core.inference.predict import DEVICES
-from ..core.lines.sea import WATER_CHOICES
-from ..core.methods import registry
-from .extract_algorithm import WATER_LABELS
+from ..core.config import ExtractConfig
+from ..core.pipeline.options import BATCH_OPTIONS, config_with
 from .feedback import check_writable, feedback_hooks, run_core
+from .options import add_options, option_values
 from .parameters import add_parameter
 
 
@@ -30,12 +27,8 @@ class ExtractCoastlinesBatchAlgorithm(QgsProcessingAlgorithm):
     LAYERS = "LAYERS"
     FOLDER = "FOLDER"
     LIST = "LIST"
-    METHOD = "METHOD"
     MODELS = "MODELS"
     BAND = "BAND"
-    DEVICE = "DEVICE"
-    MIN_LENGTH = "MIN_LENGTH"
-    WATER = "WATER"
     WORKERS = "WORKERS"
     SCHEDULER = "SCHEDULER"
     OUTPUT = "OUTPUT"
@@ -51,8 +44,8 @@ class ExtractCoastlinesBatchAlgorithm(QgsProcessingAlgorithm):
             "Extracts the coastlines of many SAR scenes into one GeoPackage, as Extract coastline does for one.<br><br>"
             "<b>Scenes</b>: raster layers or files, and/or a <b>folder</b> (its raster files, not its sub-folders) "
             "and/or a <b>scene list</b> (.txt, one path a line).<br>"
-            "<b>Method, models, band, device, minimum line length, water</b>: as in Extract coastline; the models are "
-            "loaded once for every scene.<br>"
+            "<b>Band, method, models and the other extraction options</b>: as in Extract coastline (no reference "
+            "coastline); the models are loaded once for every scene.<br>"
             "<b>Workers</b>: 0 = one scene at a time in QGIS (the default); more = that many scenes at once on a "
             "local Dask cluster of threads in QGIS (it needs the packages dask and distributed in QGIS's Python, "
             "which the plugin's installer leaves out). For many scenes, or several GPUs, the command line "
@@ -60,11 +53,11 @@ class ExtractCoastlinesBatchAlgorithm(QgsProcessingAlgorithm):
             "<b>Dask scheduler</b>: optional address of a cluster you run (tcp://host:8786); the scenes then run on "
             "its workers, which must reach the scene files and have the plugin's packages.<br>"
             "<b>Output</b>: a GeoPackage with the layer <i>coastline</i> (every scene's lines, fields scene, date, "
-            "method, models, confidence, uncertainty_m, length_m; the CRS of the first scene, others reprojected) "
-            "and the table <i>status</i> (scene, source, status, error, seconds, line_count, length). Each scene is "
-            "saved as it completes. Run again with the same output to finish a batch that stopped or was "
-            "cancelled: scenes with status ok are skipped, failed ones are tried again. A scene that fails does not "
-            "stop the others: its error is in the status table and the log.")
+            "method, models, confidence, uncertainty_m, length_m and any the method adds; the CRS of the first "
+            "scene, others reprojected) and the table <i>status</i> (scene, source, status, error, seconds, "
+            "line_count, length). Each scene is saved as it completes. Run again with the same output to finish a "
+            "batch that stopped or was cancelled: scenes with status ok are skipped, failed ones are tried again. A "
+            "scene that fails does not stop the others: its error is in the status table and the log.")
 
     def createInstance(self):  # noqa: N802 (QGIS API)
         return ExtractCoastlinesBatchAlgorithm()
@@ -74,7 +67,6 @@ class ExtractCoastlinesBatchAlgorithm(QgsProcessingAlgorithm):
             add_parameter(self, parameter, help_text, advanced)
 
         number = QgsProcessingParameterNumber
-        defaults, inference = ExtractConfig(), InferenceConfig()
         add(QgsProcessingParameterMultipleLayers(self.LAYERS, "Scenes (raster layers or files)",
                                                  QgsProcessing.TypeRaster, optional=True),
             "SAR rasters in a projected CRS; with a folder and a list, all are run.")
@@ -83,23 +75,13 @@ class ExtractCoastlinesBatchAlgorithm(QgsProcessingAlgorithm):
             "Every raster file in this folder (.tif, .img, .vrt, ...; not sub-folders).")
         add(QgsProcessingParameterFile(self.LIST, "Scene list (.txt)", extension="txt", optional=True),
             "A text file with one scene path a line (relative to the list's folder); # starts a comment.")
-        add(QgsProcessingParameterEnum(self.METHOD, "Method",
-                                       options=[method.label for method in registry.all_methods()],
-                                       defaultValue=registry.names().index(DEFAULT_METHOD)),
-            "How the coastline is found, as in Extract coastline.")
-        add(QgsProcessingParameterMultipleLayers(self.MODELS, "Models (.safetensors files or a .json manifest)",
-                                                 QgsProcessing.TypeFile, optional=True),
-            "For a model method. Empty: the bundled default model when installed.")
         add(number(self.BAND, "Band (0 = automatic)", number.Integer, 0, minValue=0),
             "Band holding the amplitude in every scene; 0: the only band, or the clearer of two (dual-pol).", True)
-        add(QgsProcessingParameterEnum(self.DEVICE, "Device", options=list(DEVICES),
-                                       defaultValue=DEVICES.index(inference.device)),
-            "auto takes the GPU when torch sees one.", True)
-        add(number(self.MIN_LENGTH, "Minimum line length (m)", number.Double, defaults.min_length_m, minValue=0.0),
-            "Lines shorter than this are dropped as noise.")
-        add(QgsProcessingParameterEnum(self.WATER, "Water", options=[WATER_LABELS[name] for name in WATER_CHOICES],
-                                       defaultValue=WATER_CHOICES.index(defaults.water)),
-            "Sea only (default): the coastline of the sea; or every water boundary.")
+        # The table's options (core/pipeline/options.py), as in Extract coastline.
+        add_options(self, BATCH_OPTIONS, before={
+            "SCALES": [(QgsProcessingParameterMultipleLayers(self.MODELS, "Models (.safetensors files or a .json "
+                                                             "manifest)", QgsProcessing.TypeFile, optional=True),
+                        "For a model method. Empty: the bundled default model when installed.", False)]})
         add(number(self.WORKERS, "Workers (0 = one scene at a time)", number.Integer, 0, minValue=0, maxValue=64),
             "Scenes run at once on a local Dask cluster in QGIS; 0 runs them one after the other.", True)
         add(QgsProcessingParameterString(self.SCHEDULER, "Dask scheduler address (optional)", optional=True),
@@ -127,14 +109,11 @@ class ExtractCoastlinesBatchAlgorithm(QgsProcessingAlgorithm):
         if not output.lower().endswith(".gpkg"):
             raise QgsProcessingException(f"The output '{output}' must be a GeoPackage (.gpkg).")
         check_writable(output)
-        band = self.parameterAsInt(parameters, self.BAND, context)
-        extract_config = ExtractConfig(
-            method=registry.names()[self.parameterAsEnum(parameters, self.METHOD, context)], band=band or None,
+        values = run_core(lambda: option_values(self, parameters, context, BATCH_OPTIONS))
+        extract_config = config_with(ExtractConfig(
+            band=self.parameterAsInt(parameters, self.BAND, context) or None,
             models=tuple(self.parameterAsFileList(parameters, self.MODELS, context)
-                         if parameters.get(self.MODELS) else ()),
-            min_length_m=self.parameterAsDouble(parameters, self.MIN_LENGTH, context),
-            water=WATER_CHOICES[self.parameterAsEnum(parameters, self.WATER, context)],
-            inference=InferenceConfig(device=DEVICES[self.parameterAsEnum(parameters, self.DEVICE, context)]))
+                         if parameters.get(self.MODELS) else ())), values)
         # Threads, not processes: worker processes would start this QGIS executable instead of Python.
         config = BatchConfig(extract=extract_config, workers=self.parameterAsInt(parameters, self.WORKERS, context),
                              scheduler=self.parameterAsString(parameters, self.SCHEDULER, context).strip() or None,

@@ -12,55 +12,32 @@ from qgis.core import (
     QgsProcessingOutputNumber,
     QgsProcessingParameterBand,
     QgsProcessingParameterCrs,
-    QgsProcessingParameterEnum,
     QgsProcessingParameterFeatureSink,
     QgsProcessingParameterFeatureSource,
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterMultipleLayers,
-    QgsProcessingParameterNumber,
     QgsProcessingParameterRasterDestination,
     QgsProcessingParameterRasterLayer,
-    QgsProcessingParameterString,
 )
 from qgis.PyQt.QtCore import QVariant
 
-from ..core.config import DEFAULT_METHOD, ExtractConfig, InferenceConfig
-from ..core.inference.predict import DEVICES, PRECISIONS
-from ..core.io.scale import SCALE_LABELS, SCALES
-from ..core.lines.sea import WATER_CHOICES
+from ..core.config import DEFAULT_METHOD, ExtractConfig
 from ..core.methods import registry
+from ..core.pipeline.options import OPTIONS, config_with
 from .feedback import check_writable, feedback_hooks, run_core
 from .geometry import LINE_TYPE, line_geometry, source_lines
+from .options import add_options, option_values
 from .parameters import add_parameter
 
-WATER_LABELS = {"sea": "Sea only: the sea's coast, islands included; lakes, ponds and rivers left out",
-                "all": "Every water boundary (lake and river shores too)"}
-
-FIELDS = (("scene", QVariant.String), ("date", QVariant.String), ("method", QVariant.String),
-          ("models", QVariant.String), ("confidence", QVariant.Double), ("uncertainty_m", QVariant.Double),
-          ("length_m", QVariant.Double))
+FIELD_TYPES = {"str": QVariant.String, "real": QVariant.Double, "int": QVariant.LongLong}  # LINE_FIELDS' kinds
 
 
 class ExtractCoastlineAlgorithm(QgsProcessingAlgorithm):
     INPUT = "INPUT"
     BAND = "BAND"
-    POLARISATION = "POLARISATION"
-    SCALE = "SCALE"
-    CALIBRATION_DB = "CALIBRATION_DB"
     OUTPUT_CRS = "OUTPUT_CRS"
-    METHOD = "METHOD"
     MODELS = "MODELS"
-    SCALES = "SCALES"
-    OVERLAP = "OVERLAP"
-    BATCH_SIZE = "BATCH_SIZE"
-    DEVICE = "DEVICE"
-    PRECISION = "PRECISION"
-    SMOOTHING = "SMOOTHING"
-    EDGE_SNAP = "EDGE_SNAP"
-    MIN_LENGTH = "MIN_LENGTH"
-    WATER = "WATER"
     REFERENCE = "REFERENCE"
-    REFERENCE_DISTANCE = "REFERENCE_DISTANCE"
     OUTPUT = "OUTPUT"
     QUICKLOOK = "QUICKLOOK"
     PROBABILITIES = "PROBABILITIES"
@@ -131,65 +108,26 @@ class ExtractCoastlineAlgorithm(QgsProcessingAlgorithm):
         def add(parameter, help_text, advanced=False):
             add_parameter(self, parameter, help_text, advanced)
 
-        number = QgsProcessingParameterNumber
-        defaults, inference = ExtractConfig(), InferenceConfig()
         add(QgsProcessingParameterRasterLayer(self.INPUT, "SAR image"),
             "The SAR raster (amplitude DN, power, amplitude or dB), a Sentinel-1 SAFE product (manifest.safe, .SAFE "
             "folder or zip) or an ALOS-2 image; any georeferencing (geographic, GCPs and RPCs are warped).")
         add(QgsProcessingParameterBand(self.BAND, "Band (required for 3+ bands)", parentLayerParameterName=self.INPUT,
                                        optional=True),
             "Band holding the amplitude; empty: the only band, or for dual-pol the clearer one (logged).")
-        add(QgsProcessingParameterString(self.POLARISATION, "Polarisation (Sentinel-1: VV, VH, HH, HV)",
-                                         optional=True),
-            "For products with several polarisations; empty: the one that separates water from land better.")
-        add(QgsProcessingParameterEnum(self.SCALE, "Scale of the values", options=[SCALE_LABELS[s] for s in SCALES],
-                                       defaultValue=0),
-            "What the values are: auto-detected (the log says why), amplitude DN, linear power, amplitude or dB.")
-        add(number(self.CALIBRATION_DB, "Calibration factor CF (dB, amplitude DN)", number.Double, optional=True),
-            "sigma0 = 10 log10(DN^2) + CF; empty: the sensor's own (-83.0 dB for PALSAR-2).", True)
-        add(QgsProcessingParameterCrs(self.OUTPUT_CRS, "Output CRS (projected)", optional=True),
-            "CRS of the lines; empty: the raster's own, or the local UTM zone for a geographic or GCP raster.")
-        add(QgsProcessingParameterEnum(self.METHOD, "Method",
-                                       options=[method.label for method in registry.all_methods()],
-                                       defaultValue=registry.names().index(DEFAULT_METHOD)),
-            "How the coastline is found: from the models' maps, or without a model. The default scores best on the "
-            "accuracy benchmark today.")
-        add(QgsProcessingParameterMultipleLayers(self.MODELS, "Models (.safetensors files or a .json manifest)",
-                                                 QgsProcessing.TypeFile, optional=True),
-            "For a model method. Empty: the bundled default model when installed, else the classical method.")
-        add(QgsProcessingParameterString(self.SCALES, "Scales: crop sides in pixels, comma separated", optional=True),
-            "Empty: the scales the models were trained with, or those chosen for them at the scene's pixel size "
-            "(recorded in the model file).", True)
-        add(number(self.OVERLAP, "Tile overlap (share)", number.Double, inference.overlap, minValue=0.0, maxValue=0.9),
-            "Share of each tile its neighbours overlap.", True)
-        add(number(self.BATCH_SIZE, "Batch size (0 = automatic)", number.Integer, inference.batch_size or 0,
-                   minValue=0),
-            "Tiles per forward pass; halved automatically on GPU out-of-memory.", True)
-        add(QgsProcessingParameterEnum(self.DEVICE, "Device", options=list(DEVICES),
-                                       defaultValue=DEVICES.index(inference.device)),
-            "auto takes the GPU when torch sees one.", True)
-        add(QgsProcessingParameterEnum(self.PRECISION, "Precision", options=list(PRECISIONS),
-                                       defaultValue=PRECISIONS.index(inference.precision)),
-            "auto: bf16/fp16 on a GPU, fp32 on a CPU.", True)
-        add(number(self.SMOOTHING, "Smoothing sigma (map cells)", number.Double, inference.smoothing_sigma,
-                   minValue=0.0),
-            "Gaussian filter of the merged probability map (the paper's smoothing), in cells of 1 or 2 px "
-            "(logged).", True)
-        add(number(self.EDGE_SNAP, "Edge snap reach (scene pixels)", number.Double, defaults.edge_snap_px,
-                   minValue=0.0),
-            "Model methods: how far a line may move onto the image's own water/land edge; 0 = off.", True)
-        add(number(self.MIN_LENGTH, "Minimum line length (m)", number.Double, defaults.min_length_m, minValue=0.0),
-            "Lines shorter than this are dropped as noise.")
-        add(QgsProcessingParameterEnum(self.WATER, "Water", options=[WATER_LABELS[name] for name in WATER_CHOICES],
-                                       defaultValue=WATER_CHOICES.index(defaults.water)),
-            "Sea only (default): the coastline of the sea, decided from the image; or every water boundary.")
-        add(QgsProcessingParameterFeatureSource(self.REFERENCE, "Reference coastline (optional)",
-                                                [QgsProcessing.TypeVectorLine], optional=True),
-            "A coastline you already trust; lines farther from it than the reference distance are dropped. Any CRS "
-            "(reprojected).")
-        add(number(self.REFERENCE_DISTANCE, "Reference distance (m)", number.Double, defaults.reference_distance_m,
-                   minValue=0.0),
-            "How far from the reference coastline a line may lie (metres).")
+        # The table's options (core/pipeline/options.py), this algorithm's own parameters in between.
+        add_options(self, OPTIONS, before={
+            "METHOD": [(QgsProcessingParameterCrs(self.OUTPUT_CRS, "Output CRS (projected)", optional=True),
+                        "CRS of the lines; empty: the raster's own, or the local UTM zone for a geographic or GCP "
+                        "raster.", False)],
+            "SCALES": [(QgsProcessingParameterMultipleLayers(self.MODELS, "Models (.safetensors files or a .json "
+                                                             "manifest)", QgsProcessing.TypeFile, optional=True),
+                        "For a model method. Empty: the bundled default model when installed, else the classical "
+                        "method.", False)],
+            "REFERENCE_DISTANCE": [(QgsProcessingParameterFeatureSource(self.REFERENCE, "Reference coastline "
+                                                                        "(optional)", [QgsProcessing.TypeVectorLine],
+                                                                        optional=True),
+                                    "A coastline you already trust; lines farther from it than the reference "
+                                    "distance are dropped. Any CRS (reprojected).", False)]})
         add(QgsProcessingParameterFeatureSink(self.OUTPUT, "Coastline", QgsProcessing.TypeVectorLine),
             "The coastline lines, in the raster's CRS, with scene, date, method, models, confidence, uncertainty_m "
             "and length_m.")
@@ -203,7 +141,7 @@ class ExtractCoastlineAlgorithm(QgsProcessingAlgorithm):
         self.addOutput(QgsProcessingOutputNumber("LENGTH_KM", "Total length (km)"))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
-        from ..core.pipeline.extract import extract
+        from ..core.pipeline.extract import extract, line_fields, line_values
 
         source = self._source(parameters, context)
         band = self.parameterAsInt(parameters, self.BAND, context) if parameters.get(self.BAND) else None
@@ -211,37 +149,19 @@ class ExtractCoastlineAlgorithm(QgsProcessingAlgorithm):
         probabilities = (self.parameterAsOutputLayer(parameters, self.PROBABILITIES, context)
                          if parameters.get(self.PROBABILITIES) else None)
         check_writable(self.parameterAsOutputLayer(parameters, self.OUTPUT, context), quicklook, probabilities)
-        inference = InferenceConfig(
-            scales=parse_scales(self.parameterAsString(parameters, self.SCALES, context)),
-            overlap=self.parameterAsDouble(parameters, self.OVERLAP, context),
-            batch_size=self.parameterAsInt(parameters, self.BATCH_SIZE, context) or None,
-            device=DEVICES[self.parameterAsEnum(parameters, self.DEVICE, context)],
-            precision=PRECISIONS[self.parameterAsEnum(parameters, self.PRECISION, context)],
-            smoothing_sigma=self.parameterAsDouble(parameters, self.SMOOTHING, context))
         output_crs = self.parameterAsCrs(parameters, self.OUTPUT_CRS, context)
-        calibration = parameters.get(self.CALIBRATION_DB)
-        config = ExtractConfig(method=registry.names()[self.parameterAsEnum(parameters, self.METHOD, context)],
-                               band=band,
-                               polarisation=self.parameterAsString(parameters, self.POLARISATION, context).strip()
-                               or None,
-                               scale=SCALES[self.parameterAsEnum(parameters, self.SCALE, context)],
-                               calibration_db=(self.parameterAsDouble(parameters, self.CALIBRATION_DB, context)
-                                               if calibration not in (None, "") else None),
-                               output_crs=output_crs.toWkt() if output_crs.isValid() else "",
-                               models=tuple(self.parameterAsFileList(parameters, self.MODELS, context)
-                                            if parameters.get(self.MODELS) else ()),
-                               min_length_m=self.parameterAsDouble(parameters, self.MIN_LENGTH, context),
-                               edge_snap_px=self.parameterAsDouble(parameters, self.EDGE_SNAP, context),
-                               inference=inference, probabilities_path=probabilities,
-                               water=WATER_CHOICES[self.parameterAsEnum(parameters, self.WATER, context)],
-                               **self._reference_lines(parameters, context, feedback),
-                               reference_distance_m=self.parameterAsDouble(parameters, self.REFERENCE_DISTANCE,
-                                                                           context))
+        values = run_core(lambda: option_values(self, parameters, context, OPTIONS))
+        base = ExtractConfig(band=band, output_crs=output_crs.toWkt() if output_crs.isValid() else "",
+                             models=tuple(self.parameterAsFileList(parameters, self.MODELS, context)
+                                          if parameters.get(self.MODELS) else ()),
+                             probabilities_path=probabilities, **self._reference_lines(parameters, context, feedback))
+        config = config_with(base, values)
         result = run_core(lambda: extract(source, config, feedback_hooks(feedback)))
 
         fields = QgsFields()
-        for name, kind in FIELDS:
-            fields.append(QgsField(name, kind))
+        schema = line_fields(line.attributes for line in result.lines)
+        for name, kind in schema:
+            fields.append(QgsField(name, FIELD_TYPES[kind]))
         crs = QgsCoordinateReferenceSystem.fromWkt(result.scene.crs_wkt)
         sink, dest_id = self.parameterAsSink(parameters, self.OUTPUT, context, fields, LINE_TYPE, crs)
         if sink is None:
@@ -249,7 +169,7 @@ class ExtractCoastlineAlgorithm(QgsProcessingAlgorithm):
         for line in result.lines:
             feature = QgsFeature(fields)
             feature.setGeometry(line_geometry(line.coords))
-            feature.setAttributes([line.attributes.get(name) for name, _kind in FIELDS])
+            feature.setAttributes(line_values(line.attributes, schema))
             if not sink.addFeature(feature, QgsFeatureSink.Flag.FastInsert):
                 raise QgsProcessingException(f"Could not write to the output: {sink.lastError()}")
         outputs = {self.OUTPUT: dest_id, "LINE_COUNT": len(result.lines),
@@ -294,16 +214,3 @@ class ExtractCoastlineAlgorithm(QgsProcessingAlgorithm):
                                          "Reference coastline empty.")
         return {"reference_lines": lines, "reference_crs_wkt": source.sourceCrs().toWkt()}
 
-
-def parse_scales(text: str) -> tuple[int, ...] | None:
-    """'1024, 1280,1536' -> (1024, 1280, 1536); empty -> None (the models' own scales)."""
-    if not text or not text.strip():
-        return None
-    try:
-        scales = tuple(int(part) for part in text.replace(";", ",").split(",") if part.strip())
-    except ValueError:
-        raise QgsProcessingException(f"Scales '{text}' must be whole numbers of pixels separated by commas, "
-                                     "e.g. 1024,1280,1536.") from None
-    if not scales or min(scales) < 32:
-        raise QgsProcessingException(f"Scales '{text}' must be crop sides of at least 32 pixels.")
-    return scales

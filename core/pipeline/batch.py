@@ -25,13 +25,11 @@ from ..errors import Cancelled, CoastlineError, InputError, OutputError
 from ..hooks import RunHooks, as_hooks
 from ..inference.loading import load_predictor, resolve_models
 from ..methods import registry
-from .extract import extract
+from .extract import extract, line_fields, line_values
 
 LINES_LAYER, STATUS_LAYER = "coastline", "status"
 OK, ERROR = "ok", "error"
 RASTER_EXTENSIONS = (".tif", ".tiff", ".img", ".vrt", ".jp2", ".ntf", ".h5", ".he5", ".nc", ".dim", ".zip")
-LINE_FIELDS = (("scene", "str"), ("date", "str"), ("method", "str"), ("models", "str"), ("confidence", "real"),
-               ("uncertainty_m", "real"), ("length_m", "real"))
 STATUS_FIELDS = (("scene", "str"), ("source", "str"), ("status", "str"), ("error", "str"), ("seconds", "real"),
                  ("line_count", "int"), ("length", "real"), ("worker", "str"), ("peak_rss_mb", "real"),
                  ("finished", "str"))
@@ -258,12 +256,16 @@ class BatchWriter:
             raise OutputError(f"Cannot write '{self.path}': {error}. Check the folder exists and is writable and "
                               "that no other program holds the file.") from None
 
-    def _lines_layer(self, crs_wkt: str):
+    def _lines_layer(self, crs_wkt: str, fields):
+        """The lines layer, made on the first lines; a field a later scene brings (a method's own) is added."""
         from osgeo import ogr
 
         layer = self.dataset.GetLayerByName(LINES_LAYER)
         if layer is None:
-            layer = _create_layer(self.dataset, LINES_LAYER, _srs(crs_wkt), ogr.wkbLineString, LINE_FIELDS)
+            return _create_layer(self.dataset, LINES_LAYER, _srs(crs_wkt), ogr.wkbLineString, fields)
+        definition = layer.GetLayerDefn()
+        present = {definition.GetFieldDefn(index).GetName() for index in range(definition.GetFieldCount())}
+        _add_fields(layer, [(name, kind) for name, kind in fields if name not in present])
         return layer
 
     def _transform(self, layer, crs_wkt: str):
@@ -291,7 +293,8 @@ class BatchWriter:
                 for fid in stale:
                     status.DeleteFeature(fid)
                 if outcome.lines:
-                    layer = self._lines_layer(outcome.crs_wkt)
+                    fields = line_fields(attributes for _coords, attributes in outcome.lines)
+                    layer = self._lines_layer(outcome.crs_wkt, fields)
                     transform = self._transform(layer, outcome.crs_wkt)
                     for coords, attributes in outcome.lines:
                         geometry = ogr.Geometry(ogr.wkbLineString)
@@ -299,7 +302,8 @@ class BatchWriter:
                             geometry.AddPoint_2D(float(x), float(y))
                         if transform is not None:
                             geometry.Transform(transform)
-                        _add_feature(layer, {name: attributes.get(name) for name, _kind in LINE_FIELDS}, geometry)
+                        values = line_values(attributes, fields)
+                        _add_feature(layer, {name: value for (name, _kind), value in zip(fields, values)}, geometry)
                 _add_feature(status, {
                     "scene": outcome.scene, "source": outcome.source, "status": outcome.status, "error": outcome.error,
                     "seconds": outcome.seconds, "line_count": len(outcome.lines), "length": round(outcome.length, 2),
@@ -330,13 +334,17 @@ def _srs(crs_wkt: str):
 
 
 def _create_layer(dataset, name: str, srs, geometry_type, fields):
+    layer = dataset.CreateLayer(name, srs, geometry_type)
+    _add_fields(layer, fields)
+    return layer
+
+
+def _add_fields(layer, fields) -> None:
     from osgeo import ogr
 
     kinds = {"str": ogr.OFTString, "real": ogr.OFTReal, "int": ogr.OFTInteger64}
-    layer = dataset.CreateLayer(name, srs, geometry_type)
     for field_name, kind in fields:
         layer.CreateField(ogr.FieldDefn(field_name, kinds[kind]))
-    return layer
 
 
 def _add_feature(layer, values: dict, geometry=None) -> None:

@@ -4,8 +4,10 @@ step, and give every line its attributes."""
 
 from __future__ import annotations
 
+import numbers
 import os
 import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from ..config import ExtractConfig
@@ -18,6 +20,35 @@ from ..lines.sea import WATER_CHOICES
 from ..lines.vectorize import Coastline
 from ..methods import registry
 from ..methods.contract import MethodContext
+
+# The attributes of every line extract() gives (kinds: str, real, int), in the order the outputs show them. The
+# Extract algorithm's layer and the batch GeoPackage both take their fields from line_fields().
+LINE_FIELDS = (("scene", "str"), ("date", "str"), ("method", "str"), ("models", "str"), ("confidence", "real"),
+               ("uncertainty_m", "real"), ("length_m", "real"))
+
+
+def line_fields(attributes: Iterable[Mapping]) -> tuple[tuple[str, str], ...]:
+    """LINE_FIELDS, then every other attribute the lines carry (a method's own), its kind from its first value."""
+    known, extra = dict(LINE_FIELDS), {}
+    for item in attributes:
+        for name, value in item.items():
+            if name not in known and extra.get(name) is None:
+                extra[name] = None if value is None else _kind(value)
+    return LINE_FIELDS + tuple((name, kind or "str") for name, kind in extra.items())
+
+
+def line_values(attributes: Mapping, fields: Iterable[tuple[str, str]]) -> list:
+    """The line's values for the fields, as plain Python of their kind (numpy numbers too); None where absent."""
+    kinds = {"int": int, "real": float, "str": str}
+    return [None if attributes.get(name) is None else kinds[kind](attributes[name]) for name, kind in fields]
+
+
+def _kind(value) -> str:
+    if isinstance(value, bool):  # as the command line's writer (core/io/vectors.py) takes it
+        return "str"
+    if isinstance(value, numbers.Integral):
+        return "int"
+    return "real" if isinstance(value, numbers.Real) else "str"
 
 
 @dataclass
