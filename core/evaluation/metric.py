@@ -11,10 +11,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
+import shapely
 
 DEFAULT_CAP_M = 150.0
 DEFAULT_SPACING_M = 30.0
-FALSE_COAST_PIECE_M = 5.0
+BUFFER_QUAD_SEGS = 64  # segments per quarter circle of the false-coast buffer: see false_coast_length
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,8 @@ class Score:
 
 def sample_along(lines: list[np.ndarray], spacing: float = DEFAULT_SPACING_M) -> np.ndarray:
     """Points every `spacing` metres along each line, from its first vertex (the last vertex is not added)."""
+    # By hand: np.interp places all stations in one pass, where shapely.line_interpolate_point walks the line
+    # from its start for every station (1 s against 1 ms for 4,000 stations on a 20,000-vertex line).
     points = []
     for line in lines:
         if len(line) < 2:
@@ -48,68 +51,61 @@ def sample_along(lines: list[np.ndarray], spacing: float = DEFAULT_SPACING_M) ->
     return np.concatenate(points) if points else np.empty((0, 2))
 
 
-def _segments(lines: list[np.ndarray], max_length: float | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Start and end points of every segment; segments longer than `max_length` are cut into equal parts."""
-    starts = [np.asarray(line, float)[:-1] for line in lines if len(line) >= 2]
-    ends = [np.asarray(line, float)[1:] for line in lines if len(line) >= 2]
-    if not starts:
-        return np.empty((0, 2)), np.empty((0, 2))
-    starts, ends = np.concatenate(starts), np.concatenate(ends)
-    if max_length is None:
-        return starts, ends
-    counts = np.maximum(np.ceil(np.hypot(*(ends - starts).T) / max_length).astype(int), 1)
-    segment = np.repeat(np.arange(len(starts)), counts)
-    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-    direction = (ends - starts)[segment] / counts[segment][:, None]
-    piece_starts = starts[segment] + offsets[:, None] * direction
-    return piece_starts, piece_starts + direction
+def _line_arrays(lines: list[np.ndarray]) -> list[np.ndarray]:
+    return [np.asarray(line, float).reshape(-1, 2) for line in lines if len(line) >= 2]
+
+
+def _linestrings(arrays: list[np.ndarray]) -> np.ndarray:
+    indices = np.repeat(np.arange(len(arrays)), [len(array) for array in arrays])
+    return shapely.linestrings(np.concatenate(arrays), indices=indices)
 
 
 def distances_to_lines(points: np.ndarray, lines: list[np.ndarray]) -> np.ndarray:
-    """Exact distance from each point to the nearest segment of any line; inf when there is no segment.
-
-    A k-d tree over segment midpoints gives candidates; a segment can only be nearer than the best candidate
-    found if its midpoint lies within (best distance + its half length), so candidates are re-queried with that
-    radius and measured exactly.
-    """
-    from scipy.spatial import cKDTree
-
+    """Exact distance from each point to the nearest segment of any line; inf when there is no segment."""
     points = np.asarray(points, float).reshape(-1, 2)
-    starts, ends = _segments(lines, max_length=10.0)  # short segments keep the candidate search tight
-    if len(starts) == 0:
+    kept = _line_arrays(lines)
+    if not kept:
         return np.full(len(points), np.inf)
     if len(points) == 0:
         return np.empty(0)
-    midpoints = (starts + ends) / 2
-    half = np.hypot(*(ends - starts).T) / 2
-    tree = cKDTree(midpoints)
-    nearest, index = tree.query(points, k=min(16, len(starts)))
-    nearest, index = nearest.reshape(len(points), -1), index.reshape(len(points), -1)
-    best = np.min(_point_segment(points[:, None, :], starts[index], ends[index]), axis=1)
-    radius = best + half.max()
-    result = best.copy()
-    for point_index in np.flatnonzero(radius > nearest[:, -1]):  # only where a farther midpoint could win
-        candidates = tree.query_ball_point(points[point_index], radius[point_index])
-        if candidates:
-            result[point_index] = _point_segment(points[point_index][None], starts[candidates], ends[candidates]).min()
+    # The tree holds single segments, not whole lines: GEOS measures every candidate line vertex by vertex, and
+    # long winding lines have large overlapping envelopes (8 s against 0.6 s on 50 lines of 2,000 vertices).
+    segments = shapely.linestrings(np.concatenate([np.stack([line[:-1], line[1:]], axis=1) for line in kept]))
+    (point_index, _segment), distance = shapely.STRtree(segments).query_nearest(
+        shapely.points(points), return_distance=True, all_matches=False)
+    result = np.full(len(points), np.inf)
+    result[point_index] = distance
     return result
 
 
-def _point_segment(points: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    direction = ends - starts
-    length_sq = np.maximum((direction**2).sum(-1), 1e-18)
-    t = np.clip(((points - starts) * direction).sum(-1) / length_sq, 0.0, 1.0)
-    closest = starts + t[..., None] * direction
-    return np.sqrt(((points - closest) ** 2).sum(-1))
-
-
 def false_coast_length(predicted: list[np.ndarray], reference: list[np.ndarray], cap: float) -> float:
-    """Length of predicted line farther than `cap` from the reference, measured on pieces of at most 5 m."""
-    starts, ends = _segments(predicted, max_length=FALSE_COAST_PIECE_M)
-    if len(starts) == 0:
+    """Length of predicted line farther than `cap` from the reference: outside the reference buffered by `cap`.
+
+    The buffer's arcs are chords between points on the circle, at most cap * (1 - cos(pi / (4 * quad_segs)))
+    inside it: 1.1 cm at the 150 m cap with BUFFER_QUAD_SEGS = 64 (within 2.5 cm of the cap measured on
+    generated scenes), so each crossing of the buffer's edge moves by about that much.
+    """
+    kept, reference = _line_arrays(predicted), _line_arrays(reference)
+    if not kept:
         return 0.0
-    far = distances_to_lines((starts + ends) / 2, reference) > cap
-    return float(np.hypot(*(ends - starts)[far].T).sum())
+    lines = _linestrings(kept)
+    if not reference:
+        return float(shapely.length(lines).sum())
+    reference_lines = shapely.multilinestrings(_linestrings(_cut_closed(reference)))
+    near = shapely.buffer(reference_lines, cap, quad_segs=BUFFER_QUAD_SEGS)
+    # Each predicted line on its own: overlapping lines each count, as each claims that coast.
+    return float(shapely.length(shapely.difference(lines, near)).sum())
+
+
+def _cut_closed(lines: list[np.ndarray]) -> list[np.ndarray]:
+    """Closed lines cut into two open halves, whose buffers cover the same ground: GEOS leaves a false hole in
+    the buffer of a closed line narrower than twice the distance (locationtech/jts#876), here a small island
+    with a 150 m cap."""
+    halves = []
+    for line in lines:
+        middle = len(line) // 2
+        halves += [line[:middle + 1], line[middle:]] if len(line) > 3 and np.array_equal(line[0], line[-1]) else [line]
+    return halves
 
 
 def evaluate(predicted: list[np.ndarray], reference: list[np.ndarray], points: np.ndarray | None = None,

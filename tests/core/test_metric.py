@@ -1,9 +1,17 @@
 import numpy as np
 import pytest
 
-from sar_coastline.core.evaluation.metric import distances_to_lines, evaluate, false_coast_length, sample_along
+from sar_coastline.core.evaluation.metric import (
+    BUFFER_QUAD_SEGS,
+    distances_to_lines,
+    evaluate,
+    false_coast_length,
+    sample_along,
+)
 
 STRAIGHT = [np.array([[0.0, 0.0], [3000.0, 0.0]])]
+# The false-coast buffer's largest radial error at the 150 m cap: its arcs are chords of the circle.
+BUFFER_ERROR_M = 150.0 * (1 - np.cos(np.pi / (4 * BUFFER_QUAD_SEGS)))
 
 
 def test_identical_lines_score_zero():
@@ -51,6 +59,13 @@ def test_distance_to_a_segment_interior_is_exact():
                                [7.0, 5.0, 5.0])
 
 
+def test_distance_past_a_segment_end_no_line_and_no_point():
+    line = [np.array([[0.0, 0.0], [1000.0, 0.0]]), np.array([[1300.0, 400.0]])]  # a one-vertex line is no line
+    np.testing.assert_allclose(distances_to_lines(np.array([[1300.0, 400.0], [-30.0, -40.0]]), line), [500.0, 50.0])
+    assert np.isinf(distances_to_lines(np.array([[1.0, 2.0]]), line[1:])).all()
+    assert distances_to_lines(np.empty((0, 2)), line).shape == (0,)
+
+
 def test_distances_match_brute_force_on_many_lines():
     rng = np.random.default_rng(0)
     lines = [np.cumsum(rng.normal(0, 8, (200, 2)), axis=0) + rng.uniform(0, 500, 2) for _ in range(5)]
@@ -68,7 +83,30 @@ def test_distances_match_brute_force_on_many_lines():
 def test_false_coast_counts_only_the_far_part():
     predicted = [np.array([[0.0, 0.0], [1000.0, 0.0], [1000.0, 1000.0]])]
     reference = [np.array([[0.0, 0.0], [1000.0, 0.0]])]
-    assert false_coast_length(predicted, reference, 150.0) == pytest.approx(850.0, abs=5.0)
+    assert false_coast_length(predicted, reference, 150.0) == pytest.approx(850.0, abs=BUFFER_ERROR_M)
+
+
+def test_false_coast_of_a_line_leaving_the_reference_end():
+    """1000 m: 450 m on the reference, then 550 m straight out of its end, the last 400 m beyond the cap; the
+    ray crosses the buffer's round end between two arc vertices, where the chord lies inside the circle."""
+    reference = [np.array([[0.0, 0.0], [1000.0, 0.0]])]
+    ray = np.array([np.cos(0.3), np.sin(0.3)])
+    predicted = [np.array([[550.0, 0.0], [1000.0, 0.0], [1000.0, 0.0] + 550.0 * ray])]
+    far = false_coast_length(predicted, reference, 150.0)
+    assert 400.0 <= far <= 400.0 + BUFFER_ERROR_M and BUFFER_ERROR_M < 0.02
+    assert false_coast_length(predicted, [], 150.0) == pytest.approx(1000.0)
+
+
+def test_false_coast_keeps_a_lakes_hole_but_not_a_small_islands():
+    """Inside a closed 1 km square shore, farther than 150 m from it is false coast; inside an octagonal island
+    of 40 m radius all of it lies within 150 m (there GEOS gives the closed line's buffer a false hole)."""
+    square = 1000 * np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0], [0.0, 0.0]])
+    assert false_coast_length([np.array([[500.0, 100.0], [500.0, 900.0]])], [square], 150.0) == pytest.approx(
+        700.0, abs=BUFFER_ERROR_M)
+    angles = np.linspace(0, 2 * np.pi, 9)
+    island = 40 * np.column_stack([np.cos(angles), np.sin(angles)])
+    island[-1] = island[0]
+    assert false_coast_length([np.array([[0.0, -100.0], [0.0, 100.0]])], [island], 150.0) == 0
 
 
 def test_no_points_is_an_error():
