@@ -28,9 +28,25 @@ GEOTRANSFORM = (500_000.0, 3.0, 0.0, 6_000_000.0, 0.0, -3.0)
 
 
 def test_otsu_separates_two_populations():
+    from skimage.filters import threshold_otsu
+
+    # Four times as much sea as land, overlapping a little: the mean (-18 dB) lies 3 dB from Otsu's split (-15 dB).
     rng = np.random.default_rng(0)
-    values = np.concatenate([rng.normal(-20, 1, 5000), rng.normal(-6, 1, 3000), [np.nan] * 10])
-    assert -17 < otsu_threshold(values) < -9
+    values = np.concatenate([rng.normal(-20, 2, 8000), rng.normal(-10, 2, 2000), [np.nan] * 10])
+    finite = values[np.isfinite(values)]
+    threshold = otsu_threshold(values)
+    # Brute force over the same histogram (512 bins over the 0.1-99.9 percentiles): each split's between-class
+    # variance, the classes weighed at their bin centres; the threshold is the centre of the last bin below.
+    counts, edges = np.histogram(finite, bins=512, range=tuple(np.percentile(finite, [0.1, 99.9])))
+    centres = (edges[:-1] + edges[1:]) / 2
+    splits = [k for k in range(1, 512) if counts[:k].any() and counts[k:].any()]
+    between = [counts[:k].sum() * counts[k:].sum()
+               * (np.average(centres[:k], weights=counts[:k]) - np.average(centres[k:], weights=counts[k:])) ** 2
+               for k in splits]
+    assert threshold == pytest.approx(centres[splits[int(np.argmax(between))] - 1], abs=1e-9)
+    # and scikit-image's Otsu on the values themselves (256 bins over the whole range) to within one of its bins
+    assert abs(threshold - threshold_otsu(finite)) < (finite.max() - finite.min()) / 256
+    assert abs(threshold - np.mean(finite)) > 2.5
 
 
 def test_otsu_refuses_a_flat_scene():

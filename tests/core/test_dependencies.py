@@ -206,10 +206,16 @@ def test_classical_method_and_plugin_modules_work_without_torch(tmp_path):
         import sar_coastline.ui.provider, sar_coastline.ui.extract_algorithm, sar_coastline.ui.train_algorithm
         import sar_coastline.ui.check_device_algorithm, sar_coastline.ui.install_dependencies_algorithm
         assert not BLOCKED & set(sys.modules), BLOCKED & set(sys.modules)
-        print("LINES", len(result.lines))
+        print("LINES", len(result.lines), repr(sum(line.length_m for line in result.lines)))
     """)
     package_parent = str(Path(deps.__file__).parents[2])  # .pkg, where the checkout is `sar_coastline`
     completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
                                env={**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": package_parent})
     assert completed.returncode == 0, completed.stderr[-3000:]
-    assert int(completed.stdout.split("LINES")[-1]) > 0
+    count, length = completed.stdout.split("LINES")[-1].split()
+    # The same lines as with torch importable (this process): the classical method does not depend on it.
+    from sar_coastline.core.pipeline.extract import ExtractConfig, extract
+
+    expected = extract(str(tmp_path / "scene.tif"), ExtractConfig(method="classical")).lines
+    assert int(count) == len(expected) > 0
+    assert float(length) == pytest.approx(sum(line.length_m for line in expected), rel=1e-9)

@@ -37,16 +37,47 @@ def classical(water, **extra):
     return extract(coast_scene(), ExtractConfig(method="classical", water=water, **extra))
 
 
+# The discs of coast_scene by name: centre (col, row) and radius in pixels. Pixel c spans [c, c + 1), so a disc
+# of pixels about index c is centred on c + 0.5.
+SHORES = {"lake": (280.5, 100.5, 45.0), "patch": (60.5, 100.5, 40.0), "island": (70.5, 280.5, 30.0)}
+
+
+def rings(lines):
+    """{shore name: (centroid col, row, radius of the same area)} of the closed lines, each by its nearest disc."""
+    found = {}
+    for line in lines:
+        if np.allclose(line.coords[0], line.coords[-1]):
+            polygon = shapely.Polygon(np.column_stack(to_pixels(line.coords)))
+            centre = polygon.centroid
+            name = min(SHORES, key=lambda shore: np.hypot(centre.x - SHORES[shore][0], centre.y - SHORES[shore][1]))
+            assert name not in found, f"two rings around the {name}"
+            found[name] = (centre.x, centre.y, np.sqrt(polygon.area / np.pi))
+    return found
+
+
 def test_all_water_draws_every_shore():
     result = classical(ALL_WATER)
-    rings = [line for line in result.lines if np.allclose(line.coords[0], line.coords[-1])]
-    assert len(rings) == 3  # the lake, the island and the bright patch
+    found = rings(result.lines)
+    assert sorted(found) == ["island", "lake", "patch"] and len(result.lines) == 4  # and the coast
+    for name, (col, row, radius) in found.items():
+        # Each ring on its disc's edge to within half a pixel (measured: 0.05 px centres, 0.07 px radii), but the
+        # patch's: it stands 10 dB above the sea, not 15, so the threshold (-14.1 dB) lies three quarters up its
+        # blurred edge, 0.64 of the filter's sigma (1.24 px) inside: radius about 39.2 (measured 39.07).
+        expected_col, expected_row, expected_radius = SHORES[name]
+        assert np.hypot(col - expected_col, row - expected_row) < 0.5
+        assert radius == pytest.approx(expected_radius - (1.0 if name == "patch" else 0.0), abs=0.5)
+    coast = max(result.lines, key=lambda line: line.length_m)
+    assert np.abs(to_pixels(coast.coords)[0] - COAST_COL).max() < 0.5  # a straight edge: sub-pixel all along
 
 
 def test_sea_only_keeps_the_coast_and_the_islands_and_leaves_out_the_lake():
     result = classical(SEA_ONLY)
     assert result.figures["inland_water_bodies"] == 1 and result.figures["sea_patches_as_sea"] == 0
     assert len(result.lines) == 3  # by default the bright sea patch is an island like any other
+    kept, every = rings(result.lines), rings(classical(ALL_WATER).lines)
+    assert sorted(kept) == ["island", "patch"]  # the lake's shore is the one left out
+    for name in kept:  # the same shores as every water boundary's, not others
+        assert kept[name] == pytest.approx(every[name], abs=1e-6)
 
 
 def test_a_lake_cut_by_a_gap_inside_the_scene_stays_a_lake():
@@ -106,9 +137,14 @@ def test_the_model_path_leaves_out_the_lake_and_puts_land_on_the_left():
     lake_shore = [line for line in every_shore.lines if np.abs(to_pixels(line.coords)[0] - 280).max() < 50]
     assert lake_shore and not [line for line in sea_only.lines
                                if np.abs(to_pixels(line.coords)[0] - 280).max() < 50]
+    # The lake's ring is on the lake's edge to a pixel (a map of 2 px cells; measured 0.03 px, radius 44.8).
+    col, row, radius = rings(every_shore.lines)["lake"]
+    assert np.hypot(col - SHORES["lake"][0], row - SHORES["lake"][1]) < 1.0
+    assert radius == pytest.approx(SHORES["lake"][2], abs=1.0)
     coast = max(sea_only.lines, key=lambda line: line.length_m)
-    _cols, rows = to_pixels(coast.coords)
+    cols, rows = to_pixels(coast.coords)
     assert rows[0] < rows[-1]
+    assert np.abs(cols - COAST_COL).max() < 1.0 and coast.length_m > 0.95 * 384 * PIXEL  # measured 0.38 px
 
 
 def test_the_command_line_takes_water_and_a_reference_file(tmp_path):

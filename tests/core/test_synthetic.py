@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 from osgeo import gdal, ogr, osr
+from scipy import ndimage
 
 from sar_coastline.core.evaluation.metric import distances_to_lines, evaluate
 from sar_coastline.core.io.georef import map_to_pixel
@@ -25,6 +26,12 @@ def test_every_style_has_sea_land_and_lines(style):
     assert scene.dn.dtype == np.uint16 and scene.dn.shape == (256, 256)
     assert (scene.labels == 0).any() and (scene.labels == 2).any()
     assert scene.truth_lines and scene.datum_lines
+    # The truth is the visible water line: every vertex lies in a pixel beside the other side of land/not land
+    # (the contour runs between pixel centres); the datum line, a 6-30 m tide away, would not.
+    land = scene.labels == 2
+    across = np.maximum(ndimage.distance_transform_edt(land), ndimage.distance_transform_edt(~land))
+    x, y = map_to_pixel(scene.geotransform, *np.concatenate(scene.truth_lines).T)
+    assert across[np.clip(y.astype(int), 0, 255), np.clip(x.astype(int), 0, 255)].max() == 1.0
 
 
 def test_nodata_is_dn_zero_exactly_where_labelled(rocky):
@@ -56,8 +63,6 @@ def test_datum_line_is_offset_by_a_plausible_tide(rocky):
 
 
 def test_lake_shores_are_not_coast():
-    from scipy import ndimage
-
     scene = generate_scene(512, 512, seed=11, style="rocky")
     bodies, count = ndimage.label(scene.labels == 0, structure=np.ones((3, 3), bool))
     sizes = np.bincount(bodies.ravel())[1:]

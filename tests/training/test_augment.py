@@ -54,10 +54,18 @@ def test_intensity_changes_the_image_but_not_the_labels():
 
 
 def test_cropout_blanks_image_and_labels_together():
-    out = cropout(pattern(), np.random.default_rng(2))
+    sample = pattern()
+    out = cropout(sample, np.random.default_rng(2))
     blank = np.isnan(out["db"])
-    assert blank.any()
     assert (out["classes"][blank] == NODATA).all() and (out["coast"][blank] == 0).all()
+    # One rectangle of 10-40 % of each side of the 64 px sample (6 to 25 px), and nothing else changed.
+    rows, cols = np.nonzero(blank)
+    box = (slice(rows.min(), rows.max() + 1), slice(cols.min(), cols.max() + 1))
+    assert blank[box].all() and blank.sum() == blank[box].size
+    assert 6 <= blank[box].shape[0] <= 25 and 6 <= blank[box].shape[1] <= 25
+    for key in ("db", "classes", "coast"):
+        np.testing.assert_array_equal(out[key][~blank], sample[key][~blank])
+        np.testing.assert_array_equal(sample[key], pattern()[key])  # the input is left as it was
 
 
 @pytest.mark.parametrize("parts", [2, 4, 6])

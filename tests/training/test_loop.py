@@ -97,6 +97,18 @@ def test_validation_scores_what_extract_gives_users(tmp_path_factory, monkeypatc
     assert member.score < DEFAULT_CAP_M - 100  # far better than finding nothing (the cap)
 
 
+def checkpoint_progress(folder) -> dict:
+    """The progress a member's checkpoint records (epochs done, best score, history)."""
+    import json
+
+    from safetensors import safe_open
+
+    from sar_coastline.training.checkpoint import METADATA_KEY
+
+    with safe_open(str(folder / f"{TINY_NAME}.checkpoint.safetensors"), framework="pt") as handle:
+        return json.loads(handle.metadata()[METADATA_KEY])["progress"]
+
+
 class Killed(Exception):
     """The process dying mid-run: nothing of the loop's own runs after it."""
 
@@ -139,8 +151,10 @@ def test_cancel_saves_a_checkpoint_and_a_usable_model(sources, tmp_path):
     with pytest.raises(Cancelled, match="cancelled in epoch 1; the checkpoint"):
         train(sources, TINY, tmp_path, hooks)
     assert len(progress) == 1
-    assert load_model(tmp_path / f"{TINY_NAME}.safetensors").meta.head == "softmax_coast"
-    assert (tmp_path / f"{TINY_NAME}.checkpoint.safetensors").exists()
+    meta = load_model(tmp_path / f"{TINY_NAME}.safetensors").meta
+    assert meta.head == "softmax_coast" and meta.validation_score is None  # saved as it was: never validated
+    # No epoch finished: a rerun trains epoch 1 again (saving "after epoch 1" would skip the rest of it).
+    assert checkpoint_progress(tmp_path) == {"epoch": 0, "best": None, "history": []}
 
 
 def test_cancel_while_validating(sources, tmp_path, monkeypatch):
@@ -150,7 +164,7 @@ def test_cancel_while_validating(sources, tmp_path, monkeypatch):
     with pytest.raises(Cancelled, match="cancelled in epoch 1"):
         train(sources, TINY, tmp_path, hooks)
     assert progress[-1] == 50  # every step of epoch 1 ran, then validation was cancelled
-    assert (tmp_path / f"{TINY_NAME}.checkpoint.safetensors").exists()
+    assert checkpoint_progress(tmp_path) == {"epoch": 0, "best": None, "history": []}  # epoch 1 was not scored
 
 
 def test_cancel_while_preparing_scenes(sources, tmp_path):
