@@ -44,13 +44,14 @@ class MethodContext:
     config: ExtractConfig
     hooks: RunHooks
     loaded_predictor: object | None = None  # an EnsemblePredictor given by the caller (batch reuses one)
+    members: Sequence | None = None  # the config's model files as resolve_models gives them, when already resolved
     water: WaterMap | None = None
     sea_step_taken: bool = field(default=False, init=False)
 
     def predictor(self):
         """The models of this run (the config's, else the bundled default), loaded on the first call."""
         if self.loaded_predictor is None:
-            members = resolve_models(self.config.models)
+            members = self.members if self.members is not None else resolve_models(self.config.models)
             if not members:
                 raise InputError("No model was given and no bundled model is installed. Give MODELS, or choose "
                                  "the classical method.")

@@ -45,18 +45,15 @@ def names() -> tuple[str, ...]:
     return tuple(_REGISTRY)
 
 
-def model_methods() -> tuple[Method, ...]:
-    return tuple(method for method in _REGISTRY.values() if method.uses_models)
-
-
 def method_for_models(metas: Sequence) -> Method:
     """The first registered model method that runs these models (training validates a model with it)."""
     reasons = []
-    for method in model_methods():
-        reason = method.accepts(metas)
-        if reason is None:
-            return method
-        reasons.append(reason)
+    for method in _REGISTRY.values():
+        if method.uses_models:
+            reason = method.accepts(metas)
+            if reason is None:
+                return method
+            reasons.append(reason)
     raise InputError("No registered method runs these models: " + "; ".join(reasons) + ".")
 
 

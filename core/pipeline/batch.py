@@ -133,7 +133,7 @@ def _worker_name() -> str:
 
 
 def _predictor(config: ExtractConfig, threads: int | None, hooks: RunHooks):
-    """This worker's predictor for the config's models, loaded on its first scene; None for model-free registry."""
+    """This worker's predictor for the config's models, loaded on its first scene; None for model-free methods."""
     if not registry.get(config.method).uses_models:
         return None
     members = resolve_models(config.models)

@@ -83,10 +83,11 @@ def extract(source: str | os.PathLike | Scene, config: ExtractConfig, hooks: Run
                f"{scene.describe_interpretation()}.")
     for warning in scene.warnings:
         hooks.warning(warning)
-    if method.uses_models and predictor is None and not resolve_models(config.models):
+    members = resolve_models(config.models) if method.uses_models and predictor is None else None
+    if members == []:
         hooks.warning("No model was given and no bundled model is installed: using the classical method.")
         method = registry.get(registry.CLASSICAL)
-    context = MethodContext(scene, config, hooks, loaded_predictor=predictor)
+    context = MethodContext(scene, config, hooks, loaded_predictor=predictor, members=members)
     lines = method.run(context)
     if not context.sea_step_taken:
         lines = context.sea_step(lines)
