@@ -30,7 +30,7 @@ help:
 	@echo "make bench-classical - accuracy and speed of the classical method on generated scenes"
 	@echo "make bench-infer     - extraction speed vs the models' forward ceiling (GPU if seen, else CPU fast)"
 	@echo "make bench-infer-memory - the same, plus peak RSS at ~25 and ~400 Mpx on the CPU"
-	@echo "make bench-memory    - peak RSS of the classical and the model method at ~25 and ~400 Mpx (CPU)"
+	@echo "make bench-memory    - wall time and peak RSS per method at ~25 and ~400 Mpx (10 m pixels), against the targets"
 	@echo "make bench-train     - training input pipeline and step throughput, with and without the loader"
 	@echo "make bench-batch     - batch extraction (classical) on 1 and 2 local Dask workers: scenes/min, memory per worker"
 	@echo "make bench-accuracy  - classical, paper and orientation-free methods on held-out generated scenes"

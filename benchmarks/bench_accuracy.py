@@ -10,9 +10,12 @@ datum line, a tide offset away and invisible in the image (the "datum" column: a
 the tide prior (the water line moved a fixed 2 px seaward: what knowing the generator's typical tide is worth
 on the datum score).
 
-Per scene and method: score, median, p90, miss rate, false coast, symmetric distance, datum score. Last, one
-JSON line: per method `score_m`, `false_km_per_scene`, `miss_rate`, `datum_m`, and `default`, the method
-Extract uses by default.
+Per scene and method: score, median, p90, miss rate, false coast, symmetric distance, datum score; then per
+pixel size and overall, per method: mean score, false coast (km per scene) and miss rate, with each method's score
+and false-coast ratios to the classical method's when it ran (above 1: worse than classical). Last, one JSON line:
+per method `score_m`, `false_km_per_scene`, `miss_rate`, `datum_m`, `by_pixel_size` ({"3": {...}, "10": ...}),
+`score_ratio_to_classical` and `false_ratio_to_classical` (non-classical methods; null without classical), and
+`default`, the method Extract uses by default.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import argparse
 import json
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +34,7 @@ from ..core.evaluation.metric import evaluate
 from ..core.inference.loading import DEFAULT_MODEL
 from ..core.lines.sea import SEA_ONLY, WATER_CHOICES
 from ..core.methods import registry
-from ..core.methods.registry import PAPER
+from ..core.methods.registry import CLASSICAL, PAPER
 from ..core.pipeline.extract import extract
 from ..synthetic.scenes import generate_scene, shifted_water_lines, write_scene
 from ..training.cli import TRAINING_SEED_BASE
@@ -59,6 +63,41 @@ TIDE_PRIOR = f"water line + {TIDE_PRIOR_PX} px"
 # What `make train-paper` writes: the paper method is scored with the paper's own ensemble when it exists.
 PAPER_ENSEMBLE = Path(__file__).resolve().parent.parent / ".train-paper" / "ensemble.json"
 FIGURES = ("score", "median", "p90", "miss_rate", "false_coast_m", "symmetric_m", "datum")
+# The JSON names of the ratios to classical, and the figure each is of.
+RATIOS = {"score_ratio_to_classical": "score_m", "false_ratio_to_classical": "false_km_per_scene"}
+
+
+def ratio(value: float, reference: float) -> float | None:
+    """value / reference; None where the reference is zero or NaN (no false coast at all: no ratio to speak of)."""
+    return value / reference if reference > 0 else None
+
+
+def method_figures(rows: Sequence[dict], methods: Sequence[str]) -> dict[str, dict[str, float | None]]:
+    """Per method, the means over its `rows`: score (m), false coast (km per scene), miss rate; and for each method
+    but classical, its score and false-coast ratios to classical's (None when classical is not among `methods`)."""
+    figures = {}
+    for method in methods:
+        chosen = [row for row in rows if row["method"] == method]
+        figures[method] = {"score_m": float(np.nanmean([row["score"] for row in chosen])),
+                           "false_km_per_scene": float(np.nanmean([row["false_coast_m"] for row in chosen])) / 1000,
+                           "miss_rate": float(np.nanmean([row["miss_rate"] for row in chosen]))}
+    reference = figures.get(CLASSICAL)
+    for method, values in figures.items():
+        if method != CLASSICAL:
+            for name, figure in RATIOS.items():
+                values[name] = None if reference is None else ratio(values[figure], reference[figure])
+    return figures
+
+
+def by_pixel_size(rows: Sequence[dict], methods: Sequence[str]) -> dict[str, dict[str, dict[str, float | None]]]:
+    """Per scene pixel size, smallest first, keyed as in the JSON ("3", "10", ...): method_figures of its scenes."""
+    sizes = sorted({row["pixel_size"] for row in rows})
+    return {f"{size:g}": method_figures([row for row in rows if row["pixel_size"] == size], methods)
+            for size in sizes}
+
+
+def rounded(figures: dict[str, float | None]) -> dict[str, float | None]:
+    return {name: None if value is None else round(value, 4) for name, value in figures.items()}
 
 
 def main() -> None:
@@ -102,17 +141,19 @@ def main() -> None:
             name = f"{style}_{seed}_{pixel_size:g}m"
             paths = write_scene(scene, folder, name)
             tide_prior = shifted_water_lines(scene, TIDE_PRIOR_PX)
-            rows.append({"scene": name, "kind": scene.style, "method": TIDE_PRIOR,
+            rows.append({"scene": name, "kind": scene.style, "pixel_size": pixel_size, "method": TIDE_PRIOR,
                          **evaluate(tide_prior, scene.truth_lines)[0].as_dict(),
                          "datum": evaluate(tide_prior, scene.datum_lines)[0].score, "seconds": 0.0})
             for method in methods:
-                config = ExtractConfig(method=method, models=paper_models if method == PAPER else models,
+                uses_models = registry.get(method).uses_models
+                config = ExtractConfig(method=method, models=(paper_models if method == PAPER else models)
+                                       if uses_models else (),
                                        inference=inference, water=args.water)
                 started = time.perf_counter()
                 result = extract(str(paths.image), config)
                 seconds = time.perf_counter() - started
                 lines = [line.coords for line in result.lines]
-                rows.append({"scene": name, "kind": scene.style, "method": method,
+                rows.append({"scene": name, "kind": scene.style, "pixel_size": pixel_size, "method": method,
                              **evaluate(lines, scene.truth_lines)[0].as_dict(),
                              "datum": evaluate(lines, scene.datum_lines)[0].score, "seconds": seconds})
             print(f"{name} ({', '.join(scene.effects)}; tide {scene.tide_m:+.1f} m): " + ", ".join(
@@ -132,13 +173,29 @@ def main() -> None:
         overall[method] = means
         print(f"{'overall':>18} | {method:>18} | " + " | ".join(f"{means[name]:13.2f}" for name in FIGURES)
               + f" | {sum(row['seconds'] for row in chosen):7.1f}")
+    pixel_sizes = by_pixel_size(rows, methods)
+    overall_figures = method_figures(rows, methods)
+    print()
+    header = (f"{'pixel m':>7} | {'method':>18} | {'score m':>8} | {'false km/scene':>14} | {'miss rate':>9} | "
+              f"{'score/classical':>15} | {'false/classical':>15}")
+    print(header)
+    print("-" * len(header))
+    for size, figures in {**pixel_sizes, "all": overall_figures}.items():
+        for method, values in figures.items():
+            print(f"{size:>7} | {method:>18} | {values['score_m']:8.2f} | {values['false_km_per_scene']:14.3f} | "
+                  f"{values['miss_rate']:9.3f} | " + " | ".join(
+                      f"{'-' if values.get(name) is None else format(values[name], '.2f'):>15}" for name in RATIOS))
+        print("-" * len(header))
     summary = {"scenes": len(rows) // (len(methods) + 1), "water": args.water, "default": DEFAULT_METHOD,
                "tide_prior_datum_m": round(overall[TIDE_PRIOR]["datum"], 3)}
     for method in methods:
         values = overall[method]
         summary[method] = {"score_m": round(values["score"], 3), "false_km_per_scene": round(values["false_coast_m"]
                                                                                               / 1000, 3),
-                           "miss_rate": round(values["miss_rate"], 4), "datum_m": round(values["datum"], 3)}
+                           "miss_rate": round(values["miss_rate"], 4), "datum_m": round(values["datum"], 3),
+                           "by_pixel_size": {size: rounded(figures[method]) for size, figures in pixel_sizes.items()},
+                           **rounded({name: overall_figures[method][name] for name in RATIOS
+                                      if name in overall_figures[method]})}
     print(json.dumps(summary))
 
 

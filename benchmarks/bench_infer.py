@@ -31,7 +31,7 @@ from ..core.lines.vectorize import write_lines
 from ..core.methods.registry import ORIENTATION_FREE
 from ..core.pipeline.extract import extract
 from ..models.modelfile import HEADS, ModelMeta, create_model, load_model, save_model
-from ..synthetic.scenes import generate_scene, write_scene
+from ..synthetic.scenes import REFERENCE_PIXEL_M, generate_scene, write_scene
 
 TABLE_1 = (("efficientnet-b4", "softmax_coast", "log"), ("efficientnet-b4", "softmax", "log"),
            ("efficientnet-b3", "sigmoid", "log"), ("efficientnet-b3", "sigmoid", "linear"))
@@ -59,11 +59,12 @@ def cpu_fast_models(folder: Path) -> tuple[list[Path], str]:
     return build_models(folder, CPU_FAST), "random U-Net/efficientnet-b0"
 
 
-def scene_file(folder: Path, side: int, seed: int = 5) -> Path:
-    """A side x side GeoTIFF-backed scene: a generated 2048 px scene mosaicked in a VRT (no big file)."""
+def scene_file(folder: Path, side: int, seed: int = 5, pixel_size: float = REFERENCE_PIXEL_M) -> Path:
+    """A side x side GeoTIFF-backed scene: a generated 2048 px scene of `pixel_size` m pixels mosaicked in a VRT
+    (no big file)."""
     from osgeo import gdal
 
-    tile = write_scene(generate_scene(2048, 2048, seed, "mixed"), folder, "tile").image
+    tile = write_scene(generate_scene(2048, 2048, seed, "mixed", pixel_size), folder, "tile").image
     count = -(-side // 2048)
     sources = []
     for row in range(count):
@@ -150,15 +151,16 @@ def memory_probe(side: int) -> None:
                           "peak_rss_mb": round(peak_rss_mb()), "rss_before_mb": round(before)}))
 
 
-def memory_row() -> dict:
+def memory_row(sides: tuple[int, int] = (5120, 20480)) -> dict:
+    """Peak RSS of the memory probe at the small and the large side (~25 and ~400 Mpx by default)."""
     rows = {}
-    for side in (5120, 20480):
+    for side in sides:
         completed = subprocess.run([sys.executable, "-m", "sar_coastline.benchmarks.bench_infer", "--memory-probe",
                                     str(side)], capture_output=True, text=True, check=True)
         rows[side] = json.loads(completed.stdout.strip().splitlines()[-1])
         print(f"memory: {rows[side]['scene_mpx']:7.1f} Mpx  peak RSS {rows[side]['peak_rss_mb']:6d} MB  "
               f"({rows[side]['wall_s']:.0f} s)", flush=True)
-    small, large = rows[5120], rows[20480]
+    small, large = (rows[side] for side in sides)
     return {"rss_25mpx_mb": small["peak_rss_mb"], "rss_400mpx_mb": large["peak_rss_mb"],
             "rss_ratio": round(large["peak_rss_mb"] / small["peak_rss_mb"], 2),
             "mpx": [small["scene_mpx"], large["scene_mpx"]]}

@@ -1,5 +1,8 @@
 """make bench-train: the input pipeline's crops per second, and training-step throughput with and without the
-real loader (ratio = with loader / model-only step), in one run on one device. Prints a table, then a JSON line.
+real loader (ratio = with loader / model-only step), in one run on one device; then the coarse-to-fine method's
+candidate context networks (crops of 128 cells, batch 16, training steps per second in crops/s, each with its ratio
+to the shipped one) and the scene stream that feeds them (generated scenes per second). Prints tables, then a JSON
+line.
 """
 
 import argparse
@@ -11,11 +14,60 @@ from pathlib import Path
 
 from ..core.hooks import RunHooks
 from ..core.inference.predict import pick_device
+from ..models.context import CHANNELS, ContextMeta, create_network
 from ..models.modelfile import create_model
 from ..synthetic.scenes import generate_scene, write_scene
+from ..training.context import TRAINING_SEED_BASE, ContextRecipe, drawn_example, masked_loss
 from ..training.dataset import CropConfig, CropSampler, to_tensors
 from ..training.loop import EpochSamples, TrainSource, make_loss, make_optimizer, member_meta, prepare_scenes
 from ..training.presets import FAST_SINGLE
+
+# The shipped context network first (ContextMeta's defaults); the others as alternatives measured beside it.
+CONTEXT_CANDIDATES = (
+    ("U-Net mobilenet_v2 depth 4 (shipped)", {}),
+    ("U-Net efficientnet-b0 depth 4", {"encoder": "efficientnet-b0"}),
+    ("U-Net resnet18 depth 4", {"encoder": "resnet18"}),
+    ("U-Net efficientnet-b0 depth 5 (the bundled model's network)",
+     {"encoder": "efficientnet-b0", "encoder_depth": 5, "decoder_channels": (256, 128, 64, 32, 16)}),
+)
+
+
+def context_rows(device: str, steps: int) -> list[dict]:
+    """Training crops per second of each candidate context network, and the scene stream's pace."""
+    import torch
+
+    recipe = ContextRecipe()
+    rows = []
+    inputs = torch.randn(recipe.batch_size, len(CHANNELS), recipe.crop_cells, recipe.crop_cells, device=device)
+    target = torch.rand(recipe.batch_size, 1, recipe.crop_cells, recipe.crop_cells, device=device)
+    for name, changes in CONTEXT_CANDIDATES:
+        meta = ContextMeta(**changes).check()
+        network = create_network(meta).to(device).train()
+        optimizer = torch.optim.AdamW(network.parameters(), recipe.learning_rate)
+        for index in range(steps + 1):
+            if index == 1:  # the first step warms up
+                started = time.perf_counter()
+            loss = masked_loss(network(inputs), target)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+        rate = steps * recipe.batch_size / (time.perf_counter() - started)
+        rows.append({"network": name, "parameters_m": round(sum(p.numel() for p in network.parameters()) / 1e6, 2),
+                     "crops_per_s": round(rate, 2)})
+    for row in rows:
+        row["ratio_to_shipped"] = round(row["crops_per_s"] / rows[0]["crops_per_s"], 2)
+    started = time.perf_counter()
+    scenes = 3
+    for index in range(scenes):
+        drawn_example(index, TRAINING_SEED_BASE, recipe, ContextMeta.coarse_pixel_m)
+    print(f"{'context network':>58} | {'params M':>8} | {'crops/s':>8} | ratio")
+    for row in rows:
+        print(f"{row['network']:>58} | {row['parameters_m']:8.2f} | {row['crops_per_s']:8.2f} | "
+              f"{row['ratio_to_shipped']:.2f}")
+    stream = scenes / (time.perf_counter() - started)
+    print(f"scene stream (generate + coarse cells, one process): {stream:.2f} scenes/s; training takes one new scene "
+          f"per step of {recipe.batch_size} crops")
+    return rows + [{"network": "scene stream", "scenes_per_s": round(stream, 3)}]
 
 
 def main() -> None:
@@ -26,8 +78,13 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=None)
     parser.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1))
     parser.add_argument("--model-side", type=int, default=512)
+    parser.add_argument("--context-only", action="store_true", help="only the context networks (quick)")
     args = parser.parse_args()
     device = pick_device("auto", print)
+    context = context_rows(device, 5 if device == "cpu" else 20)
+    if args.context_only:
+        print(json.dumps({"context": context}))
+        return
     steps = args.steps or (30 if device == "cuda" else 6)
     batch_size = args.batch_size or (32 if device == "cuda" else 4)
     spec = FAST_SINGLE[0]
@@ -91,7 +148,7 @@ def main() -> None:
     print(f"{'device':>20} | {'crops/s':>8} | {'step img/s':>10} | {'loader step img/s':>17} | {'ratio':>5}")
     print(f"{name:>20} | {crops_per_s:8.2f} | {step_img_s:10.2f} | {loader_step_img_s:17.2f} | {ratio:5.2f}")
     print(json.dumps({"device": name, "crops_per_s": round(crops_per_s, 2), "step_img_s": round(step_img_s, 2),
-                      "loader_step_img_s": round(loader_step_img_s, 2), "ratio": round(ratio, 3)}))
+                      "loader_step_img_s": round(loader_step_img_s, 2), "ratio": round(ratio, 3), "context": context}))
 
 
 if __name__ == "__main__":

@@ -16,11 +16,15 @@ swath and, drawn per scene, wind and current fronts, slicks, ships, surf, urban 
 layover and shadow (see `_radiometry`); a per-scene gain, contrast and number of looks (more at coarser
 pixels); multiplicative Gamma speckle; DN = amplitude calibrated with CF -83 dB; 0 = no data (swath edges,
 holes). Ground features keep their size in metres at every pixel size (3 m ALOS-2 to 40 m Sentinel-1 GRDM).
+Options: hard scenes, the effects that fool a threshold drawn more often; dual-pol scenes, a second band of the
+other polarisation over the same ground and sea surface. Scenes drawn without them stay those of earlier
+versions for the same seed (benchmarks depend on them).
 """
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,6 +61,8 @@ class SyntheticScene:
     polarisation: str = "co"  # "co" (VV, HH) or "cross" (VH, HV) look
     effects: tuple[str, ...] = ()  # the radiometric effects drawn for this scene (see _radiometry)
     looks: float = 1.0  # equivalent number of looks of the speckle
+    second_dn: np.ndarray | None = None  # dual-pol scenes: the other polarisation, the same ground and no data
+    second_polarisation: str | None = None
 
 
 @dataclass(frozen=True)
@@ -191,11 +197,17 @@ def _ground_cells(pixels: int, ground: float, per_cell_px: float) -> int:
     return max(8, round(pixels * ground / per_cell_px))
 
 
+def _ground_noise(rng: np.random.Generator, shape: tuple[int, int], ground: float, per_cell_px: float,
+                  sigma: float) -> np.ndarray:
+    """Smooth unit noise at the scene's shape whose grid cells keep their size on the ground."""
+    cells = (_ground_cells(shape[0], ground, per_cell_px), _ground_cells(shape[1], ground, per_cell_px))
+    return _upsample(_smooth_noise(rng, cells, sigma), shape)
+
+
 def _patches(rng: np.random.Generator, shape: tuple[int, int], ground: float, per_cell_px: float,
              share: float) -> np.ndarray:
     """Smooth blobs covering about `share` of the scene, their size fixed on the ground."""
-    cells = (_ground_cells(shape[0], ground, per_cell_px), _ground_cells(shape[1], ground, per_cell_px))
-    field = _upsample(_smooth_noise(rng, cells, 1.5), shape)
+    field = _ground_noise(rng, shape, ground, per_cell_px, 1.5)
     return field > np.quantile(field, 1.0 - share)
 
 
@@ -204,19 +216,96 @@ def _near(mask: np.ndarray, pixels: float) -> np.ndarray:
     return ndimage.distance_transform_edt(~mask) <= pixels
 
 
+# Effect probabilities per scene; hard scenes oversample the effects that fool a threshold.
+EFFECT_CHANCE = {"wind front": 0.25, "current front": 0.2, "slicks": 0.3, "ships": 0.5, "surf": 0.35, "urban": 0.4,
+                 "dark land": 0.4, "layover and shadow": 0.6}
+HARD_EFFECT_CHANCE = EFFECT_CHANCE | {"wind front": 0.6, "current front": 0.4, "slicks": 0.5, "dark land": 0.7}
+HARD_WIND_GAIN = 1.6  # hard scenes: wind-roughened sea patches near the shore reach land levels
+
+
+def _scatterers(rng: np.random.Generator, shape: tuple[int, int], ground: float) -> np.ndarray:
+    """Bright point targets: a few pixels at 3 m, one at 10 m and coarser."""
+    scatterers = rng.random(shape) < 2e-4 * min(ground * ground, 25.0)
+    return ndimage.binary_dilation(scatterers) if ground < 2 else scatterers
+
+
+def _incidence_trend(rng: np.random.Generator, shape: tuple[int, int], pixel_size: float) -> np.ndarray:
+    """The fall-off of sigma0 with incidence angle across the swath (a few dB over a Sentinel-1 swath)."""
+    height, width = shape
+    across_km = (np.arange(width if rng.random() < 0.5 else height) - 0.5 * max(shape)) * pixel_size / 1000
+    slope = rng.uniform(0.02, 0.06) * rng.choice((-1.0, 1.0))
+    return (slope * across_km)[None, :] if across_km.size == width else (slope * across_km)[:, None]
+
+
+def _wind_front(rng: np.random.Generator, shape: tuple[int, int], ground: float) -> np.ndarray:
+    """A straight, soft step from 0 to 1: the windier side of a wind front."""
+    rows, cols = np.mgrid[0:shape[0], 0:shape[1]].astype(np.float32)
+    angle = rng.uniform(0, np.pi)
+    across = cols * np.cos(angle) + rows * np.sin(angle)
+    edge = rng.uniform(np.percentile(across, 20), np.percentile(across, 80))
+    return 0.5 * (1 + np.tanh((across - edge) * ground / 40))
+
+
+def _ships(rng: np.random.Generator, sea: np.ndarray, signed: np.ndarray, pixel_size: float,
+           ground: float) -> np.ndarray:
+    """A few ships off the coast."""
+    offshore = np.flatnonzero((sea & (signed < -60 / pixel_size)).ravel())
+    count = min(offshore.size, int(rng.integers(3, 30)))
+    ships = np.zeros(sea.size, bool)
+    ships[rng.choice(offshore, count, replace=False)] = True
+    ships = ships.reshape(sea.shape)
+    return ndimage.binary_dilation(ships, np.ones((2, 3), bool)) if ground < 2 else ships
+
+
+def _surf(rng: np.random.Generator, water_line: np.ndarray, visible: np.ndarray, pixel_size: float) -> np.ndarray:
+    """The surf zone off a beach, weighted by the share of a pixel it covers."""
+    width_m = rng.uniform(10, 40)
+    zone = _near(water_line, max(1.0, width_m / pixel_size)) & ~visible
+    return min(1.0, width_m / pixel_size) * zone
+
+
+def _layover_and_shadow(rng: np.random.Generator, signed: np.ndarray, visible: np.ndarray, water_line: np.ndarray,
+                        pixel_size: float) -> np.ndarray:
+    """Two masks along a steep coast: the slopes facing the sensor (layover) and those facing away (shadow)."""
+    look = rng.uniform(0, 2 * np.pi)
+    grad_rows, grad_cols = np.gradient(ndimage.gaussian_filter(signed, 2.0))
+    facing = grad_cols * np.cos(look) + grad_rows * np.sin(look)
+    strip = visible & _near(water_line, max(1.0, rng.uniform(10, 40) / pixel_size))
+    return np.stack([strip & (facing < -0.3), strip & (facing > 0.3)])
+
+
 def _radiometry(rng: np.random.Generator, shape: tuple[int, int], pixel_size: float, kind: str,
-                visible: np.ndarray, between: np.ndarray, signed: np.ndarray,
-                sea: np.ndarray) -> tuple[np.ndarray, str, tuple[str, ...]]:
-    """sigma0 dB before speckle, the polarisation and the effects drawn for this scene.
+                visible: np.ndarray, between: np.ndarray, signed: np.ndarray, sea: np.ndarray, *, hard: bool = False,
+                polarisation: str | None = None, shared: dict[str, np.ndarray] | None = None
+                ) -> tuple[np.ndarray, str, tuple[str, ...], dict[str, np.ndarray]]:
+    """sigma0 dB before speckle, the polarisation, the effects drawn for this scene and the spatial fields drawn
+    (wind, land texture, effect masks).
 
     Co-pol: brighter, wind-sensitive sea; cross-pol: a sea near the noise floor and darker land. Effects,
     each drawn with its own probability: an incidence-angle trend across the swath, wind and current fronts,
     slicks and ships in the sea, surf, bright urban blocks, radar-dark land (dry sand, tarmac, mudflats, calm
     ponds), layover and shadow on steep coasts. Sizes are on the ground: coarser pixels see them smaller.
+    `hard` draws the effects that fool a threshold more often and brightens the wind patches. `polarisation`
+    forces the look (None draws it). `shared`, the fields of another band of the scene, makes this band show the
+    same sea surface, ground and effects, with its own levels and effect strengths (a dual-pol product).
+    Without options the draws from `rng` keep their number and order, so existing seeds keep their scenes.
     """
-    height, width = shape
     ground = pixel_size / REFERENCE_PIXEL_M
-    polarisation = "cross" if rng.random() < 0.35 else "co"
+    chance = HARD_EFFECT_CHANCE if hard else EFFECT_CHANCE
+    fields = {} if shared is None else shared
+
+    def field(name: str, draw: Callable[[], np.ndarray]) -> np.ndarray:
+        """A spatial field: drawn for the first band, the first band's for the second."""
+        if shared is None:
+            fields[name] = draw()
+        return fields[name]
+
+    def drawn(effect: str) -> bool:
+        """Whether the scene shows `effect`: drawn for the first band, as in the first band for the second."""
+        return effect in fields if shared is not None else rng.random() < chance[effect]
+
+    if polarisation is None:
+        polarisation = "cross" if rng.random() < 0.35 else "co"
     effects = [polarisation + "-pol", "incidence"]
     if polarisation == "co":
         sea_base, wind_db, land_base, intertidal_db = (rng.uniform(-24, -14), rng.uniform(6, 10),
@@ -226,78 +315,83 @@ def _radiometry(rng: np.random.Generator, shape: tuple[int, int], pixel_size: fl
         sea_base, wind_db, land_base, intertidal_db = (rng.uniform(-31, -25), rng.uniform(2, 5),
                                                        rng.uniform(-19, -12), rng.uniform(-26, -20))
         noise_floor_db = rng.uniform(-30, -25)
-    wind = np.clip(_upsample(_smooth_noise(rng, (_ground_cells(height, ground, 64), _ground_cells(
-        width, ground, 64)), 2), shape), 0, None) ** 2 / 4
+    if hard:
+        wind_db *= HARD_WIND_GAIN
+    wind = field("wind", lambda: np.clip(_ground_noise(rng, shape, ground, 64, 2), 0, None) ** 2 / 4)
     sea_db = sea_base + wind_db * wind
-    land_db = land_base + 2.0 * _upsample(_smooth_noise(rng, (_ground_cells(height, ground, 16), _ground_cells(
-        width, ground, 16)), 1.5), shape)
-    scatterers = rng.random(shape) < 2e-4 * min(ground * ground, 25.0)
-    if ground < 2:  # a bright target spans a few pixels at 3 m, one at 10 m and coarser
-        scatterers = ndimage.binary_dilation(scatterers)
-    land_db = land_db + scatterers * rng.uniform(10, 20)
+    land_db = land_base + 2.0 * field("land texture", lambda: _ground_noise(rng, shape, ground, 16, 1.5))
+    land_db = land_db + field("scatterers", lambda: _scatterers(rng, shape, ground)) * rng.uniform(10, 20)
 
-    # Incidence angle falls off across the swath, the sea more than land (a few dB over a Sentinel-1 swath).
-    across_km = (np.arange(width if rng.random() < 0.5 else height) - 0.5 * max(shape)) * pixel_size / 1000
-    slope = rng.uniform(0.02, 0.06) * rng.choice((-1.0, 1.0))
-    trend = (slope * across_km)[None, :] if across_km.size == width else (slope * across_km)[:, None]
+    # The sea falls off with incidence angle more than land.
+    trend = field("incidence", lambda: _incidence_trend(rng, shape, pixel_size))
     sea_db = sea_db - trend
     land_db = land_db - 0.3 * trend
-    if rng.random() < 0.25:  # a wind front: the sea brighter on one side of a straight, soft edge
+    if drawn("wind front"):  # the sea brighter on one side of a straight, soft edge
         effects.append("wind front")
-        rows, cols = np.mgrid[0:height, 0:width].astype(np.float32)
-        angle = rng.uniform(0, np.pi)
-        across = cols * np.cos(angle) + rows * np.sin(angle)
-        edge = rng.uniform(np.percentile(across, 20), np.percentile(across, 80))
-        sea_db = sea_db + rng.uniform(3, 7) * 0.5 * (1 + np.tanh((across - edge) * ground / 40))
-    if rng.random() < 0.2:  # a current front: a thin bright ribbon
+        front = field("wind front", lambda: _wind_front(rng, shape, ground))
+        sea_db = sea_db + rng.uniform(3, 7) * front
+    if drawn("current front"):  # a thin bright ribbon
         effects.append("current front")
-        field = _upsample(_smooth_noise(rng, (_ground_cells(height, ground, 128), _ground_cells(
-            width, ground, 128)), 1.5), shape)
-        sea_db = sea_db + rng.uniform(3, 6) * (np.abs(field) < 0.04)
-    if rng.random() < 0.3:  # slicks (natural films, oil): dark, smooth patches
+        ribbon = field("current front", lambda: np.abs(_ground_noise(rng, shape, ground, 128, 1.5)) < 0.04)
+        sea_db = sea_db + rng.uniform(3, 6) * ribbon
+    if drawn("slicks"):  # natural films, oil: dark, smooth patches
         effects.append("slicks")
-        sea_db = sea_db - rng.uniform(5, 9) * _patches(rng, shape, ground, 96, rng.uniform(0.03, 0.1))
-    if rng.random() < 0.5:  # ships: bright points off the coast
+        strength = rng.uniform(5, 9)  # drawn before the patches: existing seeds keep their scenes
+        sea_db = sea_db - strength * field("slicks", lambda: _patches(rng, shape, ground, 96, rng.uniform(0.03, 0.1)))
+    if drawn("ships"):  # bright points off the coast
         effects.append("ships")
-        offshore = np.flatnonzero((sea & (signed < -60 / pixel_size)).ravel())
-        count = min(offshore.size, int(rng.integers(3, 30)))
-        ships = np.zeros(height * width, bool)
-        ships[rng.choice(offshore, count, replace=False)] = True
-        ships = ships.reshape(shape)
-        if ground < 2:
-            ships = ndimage.binary_dilation(ships, np.ones((2, 3), bool))
+        ships = field("ships", lambda: _ships(rng, sea, signed, pixel_size, ground))
         sea_db = np.where(ships, rng.uniform(5, 15), sea_db)
     water_line = visible ^ ndimage.binary_erosion(visible)
-    if kind == "beach" and rng.random() < 0.35:  # surf: breaking waves just off the beach
+    if kind == "beach" and drawn("surf"):  # breaking waves just off the beach
         effects.append("surf")
-        width_m = rng.uniform(10, 40)
-        surf = _near(water_line, max(1.0, width_m / pixel_size)) & ~visible
-        sea_db = sea_db + rng.uniform(3, 7) * min(1.0, width_m / pixel_size) * surf
-    if rng.random() < 0.4:  # towns and harbours: bright double bounce near the coast
+        surf = field("surf", lambda: _surf(rng, water_line, visible, pixel_size))
+        sea_db = sea_db + rng.uniform(3, 7) * surf
+    if drawn("urban"):  # towns and harbours: bright double bounce near the coast
         effects.append("urban")
-        urban = _patches(rng, shape, ground, 48, rng.uniform(0.02, 0.08)) & _near(water_line, 1500 / pixel_size)
+        urban = field("urban", lambda: _patches(rng, shape, ground, 48, rng.uniform(0.02, 0.08)) & _near(
+            water_line, 1500 / pixel_size))
         land_db = np.where(urban, land_db + rng.uniform(6, 12), land_db)
-    if rng.random() < 0.4:  # radar-dark land: dry sand, tarmac, exposed mud, calm ponds in fields
+    if drawn("dark land"):  # dry sand, tarmac, exposed mud, calm ponds in fields
         effects.append("dark land")
-        dark = _patches(rng, shape, ground, 48, rng.uniform(0.03, 0.12))
+        dark = field("dark land", lambda: _patches(rng, shape, ground, 48, rng.uniform(0.03, 0.12)))
         land_db = np.where(dark, sea_base + rng.uniform(0, 5) + 0.2 * (land_db - land_base), land_db)
-    if kind == "rocky" and rng.random() < 0.6:  # steep coasts: layover faces the sensor, shadow faces away
+    if kind == "rocky" and drawn("layover and shadow"):  # steep coasts
         effects.append("layover and shadow")
-        look = rng.uniform(0, 2 * np.pi)
-        grad_rows, grad_cols = np.gradient(ndimage.gaussian_filter(signed, 2.0))
-        facing = grad_cols * np.cos(look) + grad_rows * np.sin(look)
-        strip = visible & _near(water_line, max(1.0, rng.uniform(10, 40) / pixel_size))
-        land_db = np.where(strip & (facing < -0.3), land_db + rng.uniform(4, 8), land_db)
-        land_db = np.where(strip & (facing > 0.3), noise_floor_db + rng.uniform(0, 3), land_db)
+        layover, shadow = field("layover and shadow", lambda: _layover_and_shadow(rng, signed, visible, water_line,
+                                                                                  pixel_size))
+        land_db = np.where(layover, land_db + rng.uniform(4, 8), land_db)
+        land_db = np.where(shadow, noise_floor_db + rng.uniform(0, 3), land_db)
+    if hard:
+        effects.append("hard")
     db = np.where(visible, land_db, np.where(between, intertidal_db, sea_db))
     db = 10 * np.log10(np.power(10.0, db / 10) + 10 ** (noise_floor_db / 10))  # the sensor's noise floor
-    return db.astype(np.float32), polarisation, tuple(effects)
+    return db.astype(np.float32), polarisation, tuple(effects), fields
 
 
-def generate_scene(width: int, height: int, seed: int, style: str = "mixed",
-                   pixel_size: float = REFERENCE_PIXEL_M) -> SyntheticScene:
+def _gain_and_contrast(rng: np.random.Generator, db: np.ndarray) -> np.ndarray:
+    """A per-scene calibration offset and contrast around the median."""
+    median = float(np.median(db))
+    return median + (db - median) * rng.uniform(0.8, 1.25) + rng.uniform(-3, 3)
+
+
+def _speckled_dn(rng: np.random.Generator, db: np.ndarray, looks: float, nodata: np.ndarray) -> np.ndarray:
+    """Gamma speckle of `looks` looks, then amplitude DN calibrated with CF_DB; 0 where no data."""
+    intensity = np.power(10.0, db / 10.0) * rng.gamma(looks, 1.0 / looks, db.shape)
+    dn = np.sqrt(intensity / 10.0 ** (CF_DB / 10.0))
+    dn = np.clip(np.rint(dn), 1, 65535).astype(np.uint16)
+    dn[nodata] = 0
+    return dn
+
+
+def generate_scene(width: int, height: int, seed: int, style: str = "mixed", pixel_size: float = REFERENCE_PIXEL_M,
+                   *, hard: bool = False, dual_pol: bool = False) -> SyntheticScene:
     """A scene of `pixel_size` m pixels; ground features keep their size, so a 10 m scene shows coasts about
-    three times smaller in pixels than a 3 m one, with more looks per pixel (multilooked, as GRD products)."""
+    three times smaller in pixels than a 3 m one, with more looks per pixel (multilooked, as GRD products).
+
+    `hard` oversamples the effects that fool a threshold (see `_radiometry`); the land and labels of the seed's
+    default scene are kept, its map origin (drawn after the radiometry) is not. `dual_pol` adds a second band of
+    the other polarisation (`second_dn`); the first band stays the default scene's."""
     if style not in STYLES:
         raise ValueError(f"Unknown style '{style}'. Choose one of: {', '.join(STYLES)}.")
     if pixel_size <= 0:
@@ -322,51 +416,65 @@ def generate_scene(width: int, height: int, seed: int, style: str = "mixed",
     sea_at_acquisition = _sea(~visible)
 
     between = (signed > min(0.0, float(tide.min()))) & ~visible & (np.abs(signed) <= np.abs(tide) + 0.5)
-    db, polarisation, effects = _radiometry(rng, shape, pixel_size, kind, visible, between, signed,
-                                            sea_at_acquisition)
-    median = float(np.median(db))
-    db = median + (db - median) * rng.uniform(0.8, 1.25) + rng.uniform(-3, 3)
+    db, polarisation, effects, fields = _radiometry(rng, shape, pixel_size, kind, visible, between, signed,
+                                                    sea_at_acquisition, hard=hard)
+    db = _gain_and_contrast(rng, db)
     looks = int(rng.integers(1, 4)) * max(1.0, ground) ** 0.8
-    intensity = np.power(10.0, db / 10.0) * rng.gamma(looks, 1.0 / looks, shape)
-    dn = np.sqrt(intensity / 10.0 ** (CF_DB / 10.0))
-    dn = np.clip(np.rint(dn), 1, 65535).astype(np.uint16)
-    dn[nodata] = 0
+    dn = _speckled_dn(rng, db, looks, nodata)
 
     labels = np.where(nodata, 1, np.where(visible, 2, 0)).astype(np.uint8)
     origin = (500_000.0 + 1000.0 * int(rng.integers(0, 100)), 6_000_000.0 + 1000.0 * int(rng.integers(0, 100)))
     geotransform = (origin[0], pixel_size, 0.0, origin[1], 0.0, -pixel_size)
     excluded = _excluded(nodata)
+    second_dn = second_polarisation = None
+    if dual_pol:  # its own generator, so that the first band and the geometry stay those of the default scene
+        second_rng = np.random.default_rng([seed, 7])
+        second_polarisation = "cross" if polarisation == "co" else "co"
+        second_db = _radiometry(second_rng, shape, pixel_size, kind, visible, between, signed, sea_at_acquisition,
+                                hard=hard, polarisation=second_polarisation, shared=fields)[0]
+        second_dn = _speckled_dn(second_rng, _gain_and_contrast(second_rng, second_db), looks, nodata)
     return SyntheticScene(dn=dn, labels=labels, truth_lines=_lines(~sea_at_acquisition, excluded, geotransform),
                           datum_lines=_lines(~_sea(~land), excluded, geotransform),
                           tide_m=round(float(np.mean(tide)) * pixel_size, 2), visible_land=visible,
                           geotransform=geotransform, crs_wkt=_crs_wkt(), style=kind, seed=seed,
-                          polarisation=polarisation, effects=effects, looks=looks)
+                          polarisation=polarisation, effects=effects, looks=looks, second_dn=second_dn,
+                          second_polarisation=second_polarisation)
 
 
-def _write_raster(path: Path, array: np.ndarray, scene: SyntheticScene, nodata: int | None) -> None:
+def _write_raster(path: Path, arrays: list[np.ndarray], scene: SyntheticScene, nodata: int | None,
+                  descriptions: list[str] | None = None) -> None:
     from osgeo import gdal
 
     gdal.UseExceptions()
-    data_type = gdal.GDT_UInt16 if array.dtype == np.uint16 else gdal.GDT_Byte
-    dataset = gdal.GetDriverByName("GTiff").Create(str(path), array.shape[1], array.shape[0], 1, data_type,
+    height, width = arrays[0].shape
+    data_type = gdal.GDT_UInt16 if arrays[0].dtype == np.uint16 else gdal.GDT_Byte
+    dataset = gdal.GetDriverByName("GTiff").Create(str(path), width, height, len(arrays), data_type,
                                                    options=["TILED=YES", "COMPRESS=DEFLATE", "BIGTIFF=IF_SAFER"])
     dataset.SetGeoTransform(scene.geotransform)
     dataset.SetProjection(scene.crs_wkt)
-    band = dataset.GetRasterBand(1)
-    if nodata is not None:
-        band.SetNoDataValue(nodata)
-    band.WriteArray(array)
+    for number, array in enumerate(arrays, start=1):
+        band = dataset.GetRasterBand(number)
+        if nodata is not None:
+            band.SetNoDataValue(nodata)
+        if descriptions:
+            band.SetDescription(descriptions[number - 1])
+        band.WriteArray(array)
     dataset = None
 
 
 def write_scene(scene: SyntheticScene, folder: str | Path, name: str) -> ScenePaths:
-    """The image (uint16 GeoTIFF, 0 = no data), the labels and the ground truth GeoPackage."""
+    """The image (uint16 GeoTIFF, 0 = no data; dual-pol scenes: band 1 the first polarisation, band 2 the
+    other), the labels and the ground truth GeoPackage."""
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     paths = ScenePaths(folder / f"{name}.tif", folder / f"{name}_truth.gpkg", folder / f"{name}_labels.tif")
-    _write_raster(paths.image, scene.dn, scene, 0)
-    _write_raster(paths.labels, scene.labels, scene, None)
+    if scene.second_dn is None:
+        _write_raster(paths.image, [scene.dn], scene, 0)
+    else:
+        _write_raster(paths.image, [scene.dn, scene.second_dn], scene, 0,
+                      [f"{scene.polarisation}-pol", f"{scene.second_polarisation}-pol"])
+    _write_raster(paths.labels, [scene.labels], scene, None)
     points = [Feature(point, {"scene": name, "point_id": index})
               for index, point in enumerate(sample_along(scene.truth_lines))]
     write_layers(paths.truth, [Layer("coastline", [Feature(line, {"scene": name}) for line in scene.truth_lines]),
@@ -384,8 +492,11 @@ def main() -> None:
     parser.add_argument("--style", choices=STYLES, default="mixed")
     parser.add_argument("--out", type=Path, default=Path("."))
     parser.add_argument("--name", default="scene")
+    parser.add_argument("--hard", action="store_true", help="oversample the effects that fool a threshold")
+    parser.add_argument("--dual-pol", action="store_true", help="add a band of the other polarisation")
     args = parser.parse_args()
-    scene = generate_scene(args.size, args.height or args.size, args.seed, args.style)
+    scene = generate_scene(args.size, args.height or args.size, args.seed, args.style, hard=args.hard,
+                           dual_pol=args.dual_pol)
     paths = write_scene(scene, args.out, args.name)
     print(paths.image, paths.truth, paths.labels, sep="\n")
 

@@ -91,8 +91,10 @@ def false_coast_length(predicted: list[np.ndarray], reference: list[np.ndarray],
     lines = _linestrings(kept)
     if not reference:
         return float(shapely.length(lines).sum())
-    reference_lines = shapely.multilinestrings(_linestrings(_cut_closed(reference)))
-    near = shapely.buffer(reference_lines, cap, quad_segs=BUFFER_QUAD_SEGS)
+    reference_parts = _linestrings(_cut_closed(reference))
+    near = shapely.buffer(shapely.multilinestrings(reference_parts), cap, quad_segs=BUFFER_QUAD_SEGS)
+    if not shapely.is_valid(near):  # GEOS can nest shells when buffering many lines at once: buffer each, then union
+        near = shapely.union_all(shapely.buffer(reference_parts, cap, quad_segs=BUFFER_QUAD_SEGS))
     # Each predicted line on its own: overlapping lines each count, as each claims that coast.
     return float(shapely.length(shapely.difference(lines, near)).sum())
 

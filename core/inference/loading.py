@@ -12,6 +12,7 @@ from ..hooks import RunHooks, as_hooks
 from .predict import EnsemblePredictor
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "models" / "default" / "ensemble.json"
+DEFAULT_CONTEXT_MODEL = DEFAULT_MODEL.with_name("context.safetensors")  # the coarse-to-fine method's
 
 
 def resolve_models(models: Sequence[str]) -> list[tuple[Path, float]]:

@@ -136,3 +136,14 @@ def dual_pol_band(dataset, side: int = 512) -> tuple[int, str]:
     return band, (f"two bands and no BAND given: band {band} ({names[band - 1]}) chosen, as it separates water "
                   f"from land better (Fisher ratio {separations[band - 1]:.2f} against {separations[2 - band]:.2f}; "
                   "set BAND to override)")
+
+
+def companion_band(scene: Scene) -> Scene | None:
+    """The other band of a two-band (dual-pol) raster, read as `scene` is (same grid, scale and calibration), for
+    methods that use both polarisations; None for a single band, an array or a product with its own reader."""
+    if scene.array is not None or scene.offset_db is not None or not os.path.exists(scene.path):
+        return None
+    with open_dataset(scene.path) as dataset:
+        if dataset.RasterCount != 2:
+            return None
+    return replace(scene, band=3 - scene.band, band_choice=None)

@@ -31,6 +31,9 @@ class Method:
     help: str  # one sentence for the help text
     run: Callable[[MethodContext], list[Coastline]]
     uses_models: bool = False  # batch sizes its workers by this; MODELS is refused for a method without models
+    # Whether its models are ensemble members (resolved from MODELS or the bundled manifest and loaded into one
+    # predictor by the pipeline); False: the method finds and loads its own model (coarse to fine's context model).
+    ensemble: bool = True
     # For a method that uses models: None when it can run these models' metadata, else why not (training's
     # validation takes the first registered method that accepts a model).
     accepts: Callable[[Sequence], str | None] = lambda _metas: None

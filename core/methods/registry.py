@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..errors import InputError
-from . import classical, orientation_free, paper
+from . import classical, coarse_to_fine, orientation_free, paper
 from .contract import Method
 
 ORIENTATION_FREE, PAPER, CLASSICAL = orientation_free.NAME, paper.NAME, classical.NAME
+COARSE_TO_FINE = coarse_to_fine.NAME
 
 _REGISTRY: dict[str, Method] = {}
 
@@ -49,7 +50,7 @@ def method_for_models(metas: Sequence) -> Method:
     """The first registered model method that runs these models (training validates a model with it)."""
     reasons = []
     for method in _REGISTRY.values():
-        if method.uses_models:
+        if method.uses_models and method.ensemble:
             reason = method.accepts(metas)
             if reason is None:
                 return method
@@ -57,5 +58,6 @@ def method_for_models(metas: Sequence) -> Method:
     raise InputError("No registered method runs these models: " + "; ".join(reasons) + ".")
 
 
-for _method in (orientation_free.METHOD, paper.METHOD, classical.METHOD):  # enum values 0, 1, 2: only append
+# Processing enum values 0-3: only append.
+for _method in (orientation_free.METHOD, paper.METHOD, classical.METHOD, coarse_to_fine.METHOD):
     register(_method)

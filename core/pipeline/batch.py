@@ -134,7 +134,8 @@ def _worker_name() -> str:
 
 def _predictor(config: ExtractConfig, threads: int | None, hooks: RunHooks):
     """This worker's predictor for the config's models, loaded on its first scene; None for model-free methods."""
-    if not registry.get(config.method).uses_models:
+    method = registry.get(config.method)
+    if not (method.uses_models and method.ensemble):
         return None
     members = resolve_models(config.models)
     if not members:

@@ -83,7 +83,8 @@ def extract(source: str | os.PathLike | Scene, config: ExtractConfig, hooks: Run
                f"{scene.describe_interpretation()}.")
     for warning in scene.warnings:
         hooks.warning(warning)
-    members = resolve_models(config.models) if method.uses_models and predictor is None else None
+    members = (resolve_models(config.models) if method.uses_models and method.ensemble and predictor is None
+               else None)
     if members == []:
         hooks.warning("No model was given and no bundled model is installed: using the classical method.")
         method = registry.get(registry.CLASSICAL)

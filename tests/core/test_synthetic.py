@@ -1,3 +1,5 @@
+import hashlib
+
 import numpy as np
 import pytest
 from osgeo import gdal, ogr, osr
@@ -132,3 +134,56 @@ def test_effects_and_polarisation_are_recorded_and_drawn_per_scene():
 def test_pixel_size_must_be_positive():
     with pytest.raises(ValueError, match="pixel_size"):
         generate_scene(64, 64, seed=1, pixel_size=0.0)
+
+
+# Hashes of scenes made before the hard and dual-pol options: the default scenes of a seed must not change (the
+# benchmark sets are drawn from them).
+DEFAULT_SCENE_HASHES = {
+    (256, 256, 5001, "beach", 3.0): ("dfffa4aea0313721ffbd2697070c235fb2ed465d2479ebcc3e3044de4bd88928",
+                                     "92e525f6419854c9fa25a1ba977162e1ad46625811c12aeaf12923458c0bc1f0"),
+    (192, 160, 3003, "rocky", 10.0): ("bc3d20d19861262a6d4166e3b8983eac7f2a82a90410eb6a549621618e7153db",
+                                      "7a6667d33eaef3d7ad95b43497eab6ac42cc262d166ce6a272591cf26e092c7d"),
+}
+
+
+@pytest.mark.parametrize("arguments", DEFAULT_SCENE_HASHES)
+def test_default_scenes_are_unchanged(arguments):
+    scene = generate_scene(*arguments)
+    dn_hash, labels_hash = DEFAULT_SCENE_HASHES[arguments]
+    assert hashlib.sha256(scene.dn.tobytes()).hexdigest() == dn_hash
+    assert hashlib.sha256(scene.labels.tobytes()).hexdigest() == labels_hash
+
+
+def test_hard_scenes_draw_the_threshold_foolers_more_often_on_the_same_ground():
+    def count(scenes, effect):
+        return sum(effect in scene.effects for scene in scenes)
+    default, hard = ([generate_scene(96, 96, seed, "mixed", hard=hard) for seed in range(12)] for hard in (False, True))
+    assert count(hard, "wind front") > count(default, "wind front")
+    assert count(hard, "dark land") > count(default, "dark land")
+    assert all("hard" in scene.effects for scene in hard) and not count(default, "hard")
+    for plain, harder in zip(default, hard):
+        np.testing.assert_array_equal(harder.labels, plain.labels)
+        np.testing.assert_array_equal(harder.visible_land, plain.visible_land)
+
+
+@pytest.mark.parametrize("seed", [21, 10])  # a co-pol and a cross-pol first band
+def test_dual_pol_adds_the_other_polarisation_over_the_same_ground(tmp_path, seed):
+    default = generate_scene(160, 160, seed, "beach")
+    scene = generate_scene(160, 160, seed, "beach", dual_pol=True)
+    np.testing.assert_array_equal(scene.dn, default.dn)
+    np.testing.assert_array_equal(scene.labels, default.labels)
+    assert default.second_dn is None and default.second_polarisation is None
+    assert scene.second_dn.dtype == np.uint16 and scene.second_dn.shape == scene.dn.shape
+    np.testing.assert_array_equal(scene.second_dn == 0, scene.dn == 0)
+    assert {scene.polarisation, scene.second_polarisation} == {"co", "cross"}
+
+    def sea_db(dn):
+        return np.median(20 * np.log10(np.maximum(dn[scene.labels == 0], 1)) + CF_DB)
+    co, cross = (scene.dn, scene.second_dn) if scene.polarisation == "co" else (scene.second_dn, scene.dn)
+    assert sea_db(cross) < sea_db(co)  # cross-pol sea lies near the noise floor
+
+    image = gdal.Open(str(write_scene(scene, tmp_path, "dual").image))
+    assert image.RasterCount == 2
+    np.testing.assert_array_equal(image.GetRasterBand(2).ReadAsArray(), scene.second_dn)
+    assert [image.GetRasterBand(band).GetDescription() for band in (1, 2)] == [
+        f"{scene.polarisation}-pol", f"{scene.second_polarisation}-pol"]

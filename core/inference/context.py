@@ -1,0 +1,71 @@
+"""The context model's inputs and its pass over a scene's coarse cells (models/context.py describes the model)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..hooks import RunHooks, as_hooks
+from ..imaging.coarse import CoarseCells
+
+# Fixed windows (dB of the mean intensity): co-pol land about -8, sea about -20; cross-pol some 7 dB darker.
+FIXED_CENTRE_DB, SECOND_FIXED_CENTRE_DB, FIXED_SPAN_DB = -15.0, -22.0, 10.0
+TEXTURE_SPAN_DB = 3.0
+MIN_VALID_SHARE = 0.5  # a cell with less valid data is no data
+
+
+def _scene_relative(intensity_db: np.ndarray, usable: np.ndarray) -> np.ndarray:
+    """dB relative to the scene: its median at 0, its 2nd..98th percentile span as 1 (gain and contrast vary)."""
+    values = intensity_db[usable]
+    if values.size < 2:
+        return np.zeros_like(intensity_db)
+    low, middle, high = np.percentile(values, [2, 50, 98])
+    return (intensity_db - middle) / max(float(high - low), 1.0)
+
+
+def context_inputs(cells: CoarseCells, second: CoarseCells | None = None) -> np.ndarray:
+    """(7, rows, cols) float32 in models.context.CHANNELS order; no-data cells are 0 in every channel."""
+    usable = (cells.valid >= MIN_VALID_SHARE) & np.isfinite(cells.intensity_db)
+    texture = cells.intensity_db - cells.mean_db
+    texture = texture - (float(np.median(texture[usable])) if usable.any() else 0.0)
+    channels = [(cells.intensity_db - FIXED_CENTRE_DB) / FIXED_SPAN_DB, _scene_relative(cells.intensity_db, usable),
+                texture / TEXTURE_SPAN_DB, cells.valid]
+    if second is not None:
+        second_usable = usable & np.isfinite(second.intensity_db)
+        channels += [(second.intensity_db - SECOND_FIXED_CENTRE_DB) / FIXED_SPAN_DB,
+                     _scene_relative(second.intensity_db, second_usable), np.ones_like(cells.valid)]
+    else:
+        channels += [np.zeros_like(cells.valid)] * 3
+    stacked = np.stack(channels).astype(np.float32)
+    stacked[:, ~usable] = 0.0
+    return np.nan_to_num(stacked, nan=0.0, posinf=0.0, neginf=0.0)
+
+
+def land_probability(network, inputs: np.ndarray, tile: int, multiple: int, device: str = "cpu",
+                     hooks: RunHooks | None = None) -> np.ndarray:
+    """P(land) per coarse cell: the network over windows of `tile` cells overlapping by a quarter, each window's
+    centre kept (a fully convolutional network sees less context at a window's edge). Padded to `multiple`."""
+    import torch
+
+    hooks = as_hooks(hooks)
+    _channels, rows, cols = inputs.shape
+    margin = tile // 8
+    step = tile - 2 * margin
+    if rows <= tile and cols <= tile:  # one window: the whole scene at once
+        step, margin = max(rows, cols), 0
+    out = np.zeros((rows, cols), np.float32)
+    starts = [(top, left) for top in range(0, rows, step) for left in range(0, cols, step)]
+    with torch.inference_mode():
+        for index, (top, left) in enumerate(starts):
+            hooks.check_cancel()
+            window_top, window_left = max(0, top - margin), max(0, left - margin)
+            window = inputs[:, window_top:top + step + margin, window_left:left + step + margin]
+            height, width = window.shape[1:]
+            padded_height, padded_width = -(-height // multiple) * multiple, -(-width // multiple) * multiple
+            batch = np.zeros((1, inputs.shape[0], padded_height, padded_width), np.float32)
+            batch[0, :, :height, :width] = window
+            logits = network(torch.from_numpy(batch).to(device)).float().cpu().numpy()[0, 0]
+            probability = 1.0 / (1.0 + np.exp(-logits[:height, :width]))
+            inner = probability[top - window_top:top - window_top + step, left - window_left:left - window_left + step]
+            out[top:top + inner.shape[0], left:left + inner.shape[1]] = inner
+            hooks.progress(100.0 * (index + 1) / len(starts))
+    return out

@@ -1,0 +1,142 @@
+"""The context model of the coarse-to-fine method: a small segmentation network that reads a scene at a coarse
+pixel (tens of metres) and gives P(land) per coarse cell. Its file is safetensors with its own metadata under
+`sar_coastline_context` (what the network is, which input channels, which coarse pixel, how it was trained), so
+loading it cannot run code and a sea/land ensemble member is never taken for it, or the other way round."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+from .modelfile import ModelFileError
+
+FORMAT = "sar-coastline-context/1"
+METADATA_KEY = "sar_coastline_context"
+# Per coarse cell, in this order (core/inference/context.py makes them): the band's dB of the mean intensity on a
+# fixed window and relative to the scene, its texture (dB of the mean minus mean of the dB), the valid share, and a
+# second polarisation (cross-pol) band's two dB channels with a flag saying whether there is one.
+CHANNELS = ("db_fixed", "db_scene", "texture", "valid", "second_db_fixed", "second_db_scene", "second_present")
+
+
+@dataclass(frozen=True)
+class ContextMeta:
+    architecture: str = "Unet"
+    encoder: str = "mobilenet_v2"
+    encoder_depth: int = 4
+    decoder_channels: tuple[int, ...] = (128, 64, 32, 16)
+    channels: tuple[str, ...] = CHANNELS
+    coarse_pixel_m: float = 40.0
+    band_cells: float = 2.0  # the fine stage's half-width around the coarse boundary, in coarse cells
+    tile_cells: int = 256  # side of the windows the network reads at inference (a multiple of 2**encoder_depth)
+    pixel_size_range_m: tuple[float, float] = (3.0, 40.0)  # scenes it was trained on
+    validation: dict = field(default_factory=dict)
+    provenance: dict = field(default_factory=dict)
+    format: str = FORMAT
+
+    def problems(self) -> list[str]:
+        found = []
+        if self.format != FORMAT:
+            found.append(f"format is '{self.format}', expected '{FORMAT}'")
+        if tuple(self.channels) != CHANNELS:
+            found.append(f"channels {list(self.channels)} are not this version's {list(CHANNELS)}")
+        if len(self.decoder_channels) != self.encoder_depth:
+            found.append(f"{len(self.decoder_channels)} decoder channels for encoder depth {self.encoder_depth}")
+        if not self.coarse_pixel_m > 0 or not self.band_cells > 0:
+            found.append("coarse_pixel_m and band_cells must be positive")
+        if self.tile_cells % (2 ** self.encoder_depth):
+            found.append(f"tile_cells {self.tile_cells} is not a multiple of {2 ** self.encoder_depth}")
+        return found
+
+    def check(self, source: str = "context model") -> ContextMeta:
+        problems = self.problems()
+        if problems:
+            raise ModelFileError(f"The {source} metadata is inconsistent: " + "; ".join(problems) + ".")
+        return self
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str, source: str) -> ContextMeta:
+        try:
+            raw = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise ModelFileError(f"The {source} metadata is not valid JSON ({error}).") from None
+        known = {item.name for item in fields(cls)}
+        values = {key: tuple(value) if isinstance(value, list) else value
+                  for key, value in raw.items() if key in known}
+        try:
+            return cls(**values).check(source)
+        except TypeError as error:
+            raise ModelFileError(f"The {source} metadata is incomplete ({error}).") from None
+
+
+def create_network(meta: ContextMeta):
+    """The network a ContextMeta describes (segmentation-models-pytorch), without pretrained weights."""
+    import segmentation_models_pytorch as smp
+
+    return smp.create_model(meta.architecture, encoder_name=meta.encoder, encoder_weights=None,
+                            encoder_depth=meta.encoder_depth, decoder_channels=tuple(meta.decoder_channels),
+                            in_channels=len(meta.channels), classes=1)
+
+
+def is_context_model(path: str | os.PathLike) -> bool:
+    """Whether a file is a context model (its safetensors header carries this format's metadata key)."""
+    return _header_metadata(Path(path)).get(METADATA_KEY) is not None
+
+
+def _header_metadata(path: Path) -> dict:
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), "pt") as handle:
+            return handle.metadata() or {}
+    except (SafetensorError, OSError) as error:
+        raise ModelFileError(f"'{path.name}' is not a readable model file ({error}).") from None
+
+
+def read_context_meta(path: str | os.PathLike) -> ContextMeta:
+    path = Path(path)
+    text = _header_metadata(path).get(METADATA_KEY)
+    if text is None:
+        raise ModelFileError(f"'{path.name}' is not a context model (no '{METADATA_KEY}' metadata): the "
+                             "coarse-to-fine method needs one made by `make train-context`.")
+    return ContextMeta.from_json(text, f"context model '{path.name}'")
+
+
+def save_context_model(path: str | os.PathLike, network, meta: ContextMeta, half: bool = True) -> Path:
+    """Weights (fp16 by default: half the size, loaded as fp32) and metadata, written atomically."""
+    import torch
+    from safetensors.torch import save_file
+
+    meta.check()
+    path = Path(path)
+    tensors = {}
+    for name, tensor in network.state_dict().items():
+        tensor = tensor.detach().to("cpu").contiguous()
+        tensors[name] = tensor.half() if half and tensor.dtype == torch.float32 else tensor
+    temporary = path.with_name(f".{path.name}.partial")
+    save_file(tensors, str(temporary), metadata={METADATA_KEY: meta.to_json()})
+    os.replace(temporary, path)
+    return path
+
+
+def load_context_model(path: str | os.PathLike):
+    """(meta, network in eval mode, float32 on the CPU); names any mismatch between weights and metadata."""
+    from safetensors.torch import load_file
+
+    path = Path(path)
+    meta = read_context_meta(path)
+    network = create_network(meta)
+    tensors = load_file(str(path))
+    expected = network.state_dict()
+    mismatched = sorted(set(expected) ^ set(tensors)) + sorted(
+        key for key in set(expected) & set(tensors) if expected[key].shape != tensors[key].shape)
+    if mismatched:
+        raise ModelFileError(f"The weights in '{path.name}' do not match its metadata ({meta.architecture}/"
+                             f"{meta.encoder}): {', '.join(mismatched[:3])}{' ...' if len(mismatched) > 3 else ''}.")
+    network.load_state_dict({key: value.float() if value.is_floating_point() else value
+                             for key, value in tensors.items()})
+    return meta, network.eval()
