@@ -19,7 +19,7 @@ export QGIS_CUSTOM_CONFIG_PATH := $(PROFILE)
 export SAR_COASTLINE_VENV := $(VENV)
 export PYTHONPATH := $(ROOT)/.pkg
 
-.PHONY: help install demo test lint bench-classical bench-infer bench-infer-memory bench-memory bench-train bench-batch bench-accuracy train-default train-paper test-debian13 clean package
+.PHONY: help install demo test lint bench-classical bench-infer bench-infer-memory bench-memory bench-train bench-batch bench-accuracy train-default train-orientation-free train-paper test-debian13 clean package
 
 help:
 	@echo "make install  - Debian packages (QGIS, GDAL), .venv with the pinned requirements, plugin in $(PROFILE)"
@@ -34,7 +34,8 @@ help:
 	@echo "make bench-train     - training input pipeline and step throughput, with and without the loader"
 	@echo "make bench-batch     - batch extraction (classical) on 1 and 2 local Dask workers: scenes/min, memory per worker"
 	@echo "make bench-accuracy  - classical, paper and orientation-free methods on held-out generated scenes"
-	@echo "make train-default   - retrain the bundled default model on generated scenes (2-3 hours on 2 CPU cores)"
+	@echo "make train-default   - retrain the default method's context model on scenes generated on the fly (~50 min on 2 CPU cores; resumes)"
+	@echo "make train-orientation-free - retrain the orientation-free method's bundled U-Net (2-3 hours on 2 CPU cores)"
 	@echo "make train-paper     - the paper's four-member ensemble (table 1, B0 encoders) into .train-paper/"
 
 install: $(STAMPS)/plugin
@@ -111,7 +112,17 @@ bench-train: install
 bench-batch: install
 	$(PY) -m sar_coastline.benchmarks.bench_batch $(BENCH_ARGS)
 
-# The bundled default model: U-Net/EfficientNet-B0, sea/no-data/land, scene-normalized log input, crops of
+# The default method's model (coarse to fine): the context model, a U-Net/MobileNetV2 (depth 4) over 40 m cells, trained
+# on scenes generated on the fly (training/context.py: a new scene every step, half with the hard cases oversampled,
+# a quarter dual-pol). A stopped run resumes from its checkpoint in .train-context/ (run it again); the best
+# validation model is copied into models/default/. TRAIN_ARGS adds options (e.g. --steps 4800 for a longer run).
+TRAIN_CONTEXT_DIR := $(ROOT)/.train-context
+CONTEXT_RECIPE := --steps 2400 --checkpoint-every 200 --seed 0
+train-default: install
+	$(PY) -m sar_coastline.training.context --out $(TRAIN_CONTEXT_DIR) $(CONTEXT_RECIPE) $(TRAIN_ARGS)
+	cp $(TRAIN_CONTEXT_DIR)/context.safetensors $(ROOT)/models/default/context.safetensors
+
+# The orientation-free method's bundled model: U-Net/EfficientNet-B0, sea/no-data/land, scene-normalized log input, crops of
 # 288-448 px resized to 256, one multi-resolution model. Stage 1: 36 generated scenes of 3, 10, 20 and 40 m pixels
 # (seeds 1000-1035, the last 4 for validation; the accuracy benchmark uses others). Stage 2 fine-tunes it on the
 # same seeds drawn at 10, 20, 40 and 3 m in turn (a quarter at each size): coarse pixels were its weak side. Scenes
@@ -123,7 +134,7 @@ DEFAULT_MEMBER := unet_efficientnet-b0_softmax_log
 GENERATED_RECIPE := --generate 36 --generated-size 2048 --steps 100 --batch-size 8 --model-side 256 \
   --crop-range 288 448 --validation-share 0.12 --workers 1 --half
 DEFAULT_RECIPE := $(GENERATED_RECIPE) --preset fast --head softmax
-train-default: install
+train-orientation-free: install
 	rm -rf $(TRAIN_DEFAULT_DIR)
 	$(PY) -m sar_coastline.training.cli $(DEFAULT_RECIPE) --out $(TRAIN_DEFAULT_DIR)/stage1 --epochs 8 \
 	  --curriculum-epochs 3 --seed 0
@@ -147,4 +158,4 @@ train-paper: install
 	  --inference-scales 20:256 --init $(ROOT)/models/default/$(DEFAULT_MEMBER).safetensors $(TRAIN_ARGS)
 
 clean:
-	rm -rf $(STAMPS) $(ROOT)/.pkg $(PROFILE) $(DEMO_DIR) $(TRAIN_DEFAULT_DIR) $(TRAIN_PAPER_DIR) $(ROOT)/.pytest_cache $(ROOT)/.ruff_cache
+	rm -rf $(STAMPS) $(ROOT)/.pkg $(PROFILE) $(DEMO_DIR) $(TRAIN_DEFAULT_DIR) $(TRAIN_CONTEXT_DIR) $(TRAIN_PAPER_DIR) $(ROOT)/.pytest_cache $(ROOT)/.ruff_cache

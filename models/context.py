@@ -14,10 +14,11 @@ from .modelfile import ModelFileError
 
 FORMAT = "sar-coastline-context/1"
 METADATA_KEY = "sar_coastline_context"
-# Per coarse cell, in this order (core/inference/context.py makes them): the band's dB of the mean intensity on a
-# fixed window and relative to the scene, its texture (dB of the mean minus mean of the dB), the valid share, and a
-# second polarisation (cross-pol) band's two dB channels with a flag saying whether there is one.
-CHANNELS = ("db_fixed", "db_scene", "texture", "valid", "second_db_fixed", "second_db_scene", "second_present")
+# Per coarse cell, in this order (core/inference/context.py makes them): the band's dB of the mean intensity relative
+# to the scene's median (in 10 dB units, and over the scene's spread), its texture (dB of the mean minus mean of the
+# dB), the valid share, and a second polarisation (cross-pol) band's two channels with a flag saying whether there is
+# one. Nothing absolute: products differ in calibration and scale.
+CHANNELS = ("db_scene", "db_spread", "texture", "valid", "second_db_scene", "second_db_spread", "second_present")
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class ContextMeta:
     coarse_pixel_m: float = 40.0
     band_cells: float = 2.0  # the fine stage's half-width around the coarse boundary, in coarse cells
     tile_cells: int = 256  # side of the windows the network reads at inference (a multiple of 2**encoder_depth)
+    test_time_flips: bool = True  # inference averages the window and its mirror images (4 passes of a cheap stage)
     pixel_size_range_m: tuple[float, float] = (3.0, 40.0)  # scenes it was trained on
     validation: dict = field(default_factory=dict)
     provenance: dict = field(default_factory=dict)

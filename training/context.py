@@ -141,8 +141,11 @@ def train(out: Path, recipe: ContextRecipe, meta: ContextMeta, hooks: RunHooks, 
     torch.set_num_threads(max(1, (os.cpu_count() or 2) - workers))
     network = create_network(meta)
     optimizer = torch.optim.AdamW(network.parameters(), lr=recipe.learning_rate, weight_decay=recipe.weight_decay)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, recipe.learning_rate, total_steps=recipe.steps,
-                                                    pct_start=0.05)
+    # Warm-up, then cosine to 0 at the last step: a function of the step alone, so a resumed run may be given more
+    # steps and goes on with the longer schedule.
+    warmup = max(1, recipe.steps // 20)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, (step + 1) / warmup) * 0.5 * (
+        1 + np.cos(np.pi * min(step, recipe.steps) / recipe.steps)))
     checkpoint = out / CHECKPOINT
     progress = {"step": 0, "best_error": None, "seconds": 0.0, "history": []}
     if checkpoint.exists():

@@ -73,7 +73,8 @@ class ExtractCoastlineAlgorithm(QgsProcessingAlgorithm):
                                           for index, method in enumerate(registry.all_methods())) +
             f" The default is {DEFAULT_METHOD}: today it scores best on the accuracy benchmark. Without a "
             "model the model methods fall back to the classical one, with a warning.<br>"
-            "<b>Models</b>: model files (.safetensors) or an ensemble manifest (.json) for a model method; empty = "
+            "<b>Models</b>: model files (.safetensors) or an ensemble manifest (.json) for a model method; for the "
+            "coarse-to-fine method, a context model file (python -m sar_coastline.training.context); empty = "
             "the bundled default model, when installed. Giving models with a model-free method is refused.<br>"
             "<b>Scales</b>: crop sides in pixels read around each point and resized to the model side, e.g. "
             "'1024,1280,1536'; empty = those the models were trained with, scaled to this scene's pixel size "

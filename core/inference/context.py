@@ -7,19 +7,20 @@ import numpy as np
 from ..hooks import RunHooks, as_hooks
 from ..imaging.coarse import CoarseCells
 
-# Fixed windows (dB of the mean intensity): co-pol land about -8, sea about -20; cross-pol some 7 dB darker.
-FIXED_CENTRE_DB, SECOND_FIXED_CENTRE_DB, FIXED_SPAN_DB = -15.0, -22.0, 10.0
+# Every channel is relative to the scene: SAR products come calibrated to sigma0, in DN, or in a processor's own
+# scale (the real test chip reads about +35 dB), so an absolute dB level would be read as land everywhere.
+SCENE_DB_SPAN = 10.0  # dB relative to the scene's median, in units of this: contrast in dB is kept
 TEXTURE_SPAN_DB = 3.0
 MIN_VALID_SHARE = 0.5  # a cell with less valid data is no data
 
 
-def _scene_relative(intensity_db: np.ndarray, usable: np.ndarray) -> np.ndarray:
-    """dB relative to the scene: its median at 0, its 2nd..98th percentile span as 1 (gain and contrast vary)."""
+def _relative(intensity_db: np.ndarray, usable: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """dB relative to the scene's median: in SCENE_DB_SPAN units, and over the 2nd..98th percentile span."""
     values = intensity_db[usable]
     if values.size < 2:
-        return np.zeros_like(intensity_db)
+        return np.zeros_like(intensity_db), np.zeros_like(intensity_db)
     low, middle, high = np.percentile(values, [2, 50, 98])
-    return (intensity_db - middle) / max(float(high - low), 1.0)
+    return (intensity_db - middle) / SCENE_DB_SPAN, (intensity_db - middle) / max(float(high - low), 1.0)
 
 
 def context_inputs(cells: CoarseCells, second: CoarseCells | None = None) -> np.ndarray:
@@ -27,12 +28,10 @@ def context_inputs(cells: CoarseCells, second: CoarseCells | None = None) -> np.
     usable = (cells.valid >= MIN_VALID_SHARE) & np.isfinite(cells.intensity_db)
     texture = cells.intensity_db - cells.mean_db
     texture = texture - (float(np.median(texture[usable])) if usable.any() else 0.0)
-    channels = [(cells.intensity_db - FIXED_CENTRE_DB) / FIXED_SPAN_DB, _scene_relative(cells.intensity_db, usable),
-                texture / TEXTURE_SPAN_DB, cells.valid]
+    channels = [*_relative(cells.intensity_db, usable), texture / TEXTURE_SPAN_DB, cells.valid]
     if second is not None:
-        second_usable = usable & np.isfinite(second.intensity_db)
-        channels += [(second.intensity_db - SECOND_FIXED_CENTRE_DB) / FIXED_SPAN_DB,
-                     _scene_relative(second.intensity_db, second_usable), np.ones_like(cells.valid)]
+        channels += [*_relative(second.intensity_db, usable & np.isfinite(second.intensity_db)),
+                     np.ones_like(cells.valid)]
     else:
         channels += [np.zeros_like(cells.valid)] * 3
     stacked = np.stack(channels).astype(np.float32)
@@ -41,9 +40,10 @@ def context_inputs(cells: CoarseCells, second: CoarseCells | None = None) -> np.
 
 
 def land_probability(network, inputs: np.ndarray, tile: int, multiple: int, device: str = "cpu",
-                     hooks: RunHooks | None = None) -> np.ndarray:
+                     hooks: RunHooks | None = None, flips: bool = False) -> np.ndarray:
     """P(land) per coarse cell: the network over windows of `tile` cells overlapping by a quarter, each window's
-    centre kept (a fully convolutional network sees less context at a window's edge). Padded to `multiple`."""
+    centre kept (a fully convolutional network sees less context at a window's edge). Padded to `multiple`.
+    `flips`: the mean logit over the window and its mirror images (four passes)."""
     import torch
 
     hooks = as_hooks(hooks)
@@ -63,8 +63,12 @@ def land_probability(network, inputs: np.ndarray, tile: int, multiple: int, devi
             padded_height, padded_width = -(-height // multiple) * multiple, -(-width // multiple) * multiple
             batch = np.zeros((1, inputs.shape[0], padded_height, padded_width), np.float32)
             batch[0, :, :height, :width] = window
-            logits = network(torch.from_numpy(batch).to(device)).float().cpu().numpy()[0, 0]
-            probability = 1.0 / (1.0 + np.exp(-logits[:height, :width]))
+            if flips:  # the window and its three mirror images in one batch, their logits averaged back
+                batch = np.concatenate([batch, batch[..., ::-1], batch[..., ::-1, :], batch[..., ::-1, ::-1]])
+            logits = network(torch.from_numpy(np.ascontiguousarray(batch)).to(device)).float().cpu().numpy()[:, 0]
+            if flips:
+                logits = np.stack([logits[0], logits[1][:, ::-1], logits[2][::-1], logits[3][::-1, ::-1]])
+            probability = 1.0 / (1.0 + np.exp(-logits.mean(axis=0)[:height, :width]))
             inner = probability[top - window_top:top - window_top + step, left - window_left:left - window_left + step]
             out[top:top + inner.shape[0], left:left + inner.shape[1]] = inner
             hooks.progress(100.0 * (index + 1) / len(starts))

@@ -42,8 +42,10 @@ NAME = "coarse_to_fine"
 LEVEL_SIGMA_CELLS = 3.0  # how far the local water and land levels reach (cells)
 WIDE_LEVEL_SIGMA_CELLS = 12.0  # where one side has no confident cell within the near reach
 CONFIDENT = 0.2  # P(land) below this, or above 1 - this: a cell that sets a level
+UNSURE_MARGIN = 0.25  # P(land) within this of 0.5: a cell the model is unsure of, drawn from the image
 MIN_CONTRAST_DB = 3.0  # local water and land closer than this: no edge to draw from
 EDGE_BAND_DB = 3.0  # dB around the local threshold where the contour takes its sub-pixel position
+READ_TILE_PX = 128  # columns per tile of a strip read at full resolution: only tiles the band reaches are read
 COARSE_SLOPE = 4.0  # the coarse term's steepness: P(land) 0.75 is as sure as a pixel 3 dB above the threshold
 
 
@@ -100,9 +102,13 @@ def coarse_maps(cells: CoarseCells, land_probability_map: np.ndarray, band_cells
     usable = (cells.valid >= MIN_VALID_SHARE) & np.isfinite(cells.mean_db)
     land = usable & (land_probability_map > 0.5)
     water = usable & ~land
-    # From a cell centre to the nearest cell of the other class, in cells: 1 next to the boundary.
+    # From a cell centre to the nearest cell of the other class, in cells: 1 next to the boundary. Cells the model is
+    # unsure of count as boundary: there the image decides (a narrow channel the coarse pixel smears).
     distance = np.where(land, ndimage.distance_transform_edt(~water) if water.any() else np.inf,
                         ndimage.distance_transform_edt(~land) if land.any() else np.inf) - 0.5
+    unsure = usable & (np.abs(land_probability_map - 0.5) < UNSURE_MARGIN)
+    if unsure.any():
+        distance = np.minimum(distance, ndimage.distance_transform_edt(~unsure))
     water_level = levels(cells.mean_db, usable & (land_probability_map < CONFIDENT))
     land_level = levels(cells.mean_db, usable & (land_probability_map > 1 - CONFIDENT))
     contrast = np.nan_to_num(land_level - water_level, nan=0.0)
@@ -113,15 +119,33 @@ def coarse_maps(cells: CoarseCells, land_probability_map: np.ndarray, band_cells
             "weight": weight.astype(np.float32)}
 
 
+def band_runs(weight: np.ndarray, tile: int) -> list[tuple[int, int]]:
+    """Column ranges of a strip to read at full resolution: the tiles of `tile` columns where the fine weight is
+    anywhere above 0, neighbours merged."""
+    width = weight.shape[1]
+    tiles = -(-width // tile)
+    padded = np.zeros((weight.shape[0], tiles * tile), bool)
+    padded[:, :width] = weight > 0
+    needed = padded.reshape(weight.shape[0], tiles, tile).any(axis=(0, 2))
+    runs = []
+    for index in np.flatnonzero(needed):
+        left, right = int(index) * tile, min(width, (int(index) + 1) * tile)
+        if runs and runs[-1][1] == left:
+            runs[-1] = (runs[-1][0], right)
+        else:
+            runs.append((left, right))
+    return runs
+
+
 def fine_lines(context: MethodContext, grid: CellGrid, model_name: str) -> tuple[list[Coastline], float]:
     """The lines from the field of step 3, strip by strip; and the share of the scene read at full resolution."""
     scene, config, hooks = context.scene, context.config, context.hooks
     sigma_px = despeckle_sigma_for(estimate_looks(scene), config.classical.looks_share)
     halo = despeckle_halo(sigma_px)
-    strip_height = min(scene.height, strip_height_for(scene.width, STRIP_PIXELS))
+    # Strips of whole tiles' worth of rows at most: the band, not the strip, decides what is read.
+    strip_height = min(scene.height, READ_TILE_PX * 4, strip_height_for(scene.width, STRIP_PIXELS))
     water_map = context.water_map(1)
     keep_mask = KeepMask(config.nodata_margin_px, 1, scene.width, scene.height)
-    weight_cells = grid.maps["weight"]
     pieces, previous_row, read_pixels = [], None, 0
     strips = range(0, scene.height, strip_height)
     for index, row in enumerate(strips):
@@ -130,9 +154,7 @@ def fine_lines(context: MethodContext, grid: CellGrid, model_name: str) -> tuple
         land = grid.window("land", 0, row, scene.width, height)
         field = np.clip((land - 0.5) * COARSE_SLOPE, -1.0, 1.0)
         weight = grid.window("weight", 0, row, scene.width, height)
-        columns = np.flatnonzero((weight > 0).any(axis=0))
-        if columns.size and weight_cells.any():
-            left, right = int(columns[0]), int(columns[-1]) + 1
+        for left, right in band_runs(weight, READ_TILE_PX):
             read_left, read_right = max(0, left - halo), min(scene.width, right + halo)
             top, bottom = max(0, row - halo), min(scene.height, row + height + halo)
             db = scene.read_db(read_left, top, read_right - read_left, bottom - top)
@@ -179,7 +201,7 @@ def run(context: MethodContext) -> list[Coastline]:
         raise
     factor = coarse_factor(scene.pixel_size, meta.coarse_pixel_m)
     cells = scene_cells(scene, factor, hooks.span(0, 30))
-    companion = companion_band(scene) if config.band is None else None
+    companion = companion_band(scene)  # the context reads both polarisations; the line comes from `scene`
     second = scene_cells(companion, factor, hooks.span(30, 35)) if companion is not None else None
     if second is not None and np.nanmedian(second.intensity_db) > np.nanmedian(cells.intensity_db):
         cells, second = second, cells  # the co-pol (brighter) band first, the cross-pol second, as trained
@@ -187,7 +209,7 @@ def run(context: MethodContext) -> list[Coastline]:
         raise InputError(f"'{scene.name}' holds only no-data pixels (value {scene.nodata} or 0). Check the band and "
                          "the no-data setting of the layer.")
     probability = land_probability(network, context_inputs(cells, second), meta.tile_cells, 2 ** meta.encoder_depth,
-                                   hooks=hooks.span(35, 40))
+                                   hooks=hooks.span(35, 40), flips=meta.test_time_flips)
     maps = coarse_maps(cells, probability, meta.band_cells)
     coarse_m, band_m = factor * scene.pixel_size, meta.band_cells * factor * scene.pixel_size
     lines, read_share = fine_lines(context, CellGrid(factor, maps), path.stem)

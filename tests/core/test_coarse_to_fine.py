@@ -69,7 +69,10 @@ def test_context_inputs_mark_a_missing_second_band_and_blank_no_data():
     assert single.shape == (len(CHANNELS), 4, 4)
     assert not single[4:].any()  # no second band: its channels and its flag are 0
     assert not single[:, 0, 0].any()  # a no-data cell is 0 everywhere
-    assert single[0, 1, 3] > single[0, 1, 0]  # land brighter than sea on the fixed window
+    assert single[0, 1, 3] > single[0, 1, 0]  # land brighter than sea
+    # Nothing absolute: a product in another scale (the real chip reads about +35 dB) gives the same inputs.
+    shifted = CoarseCells(intensity + 55.0, intensity + 53.0, valid, 4)
+    np.testing.assert_allclose(context_inputs(shifted), single, atol=1e-5)
     dual = context_inputs(cells, CoarseCells(intensity - 7.0, intensity - 9.0, valid, 4))
     assert dual[6, 1, 1] == 1.0 and dual[6, 0, 0] == 0.0
 
@@ -86,6 +89,10 @@ def test_coarse_maps_put_the_threshold_half_way_and_the_fine_weight_at_the_bound
     flat = coarse_to_fine.coarse_maps(CoarseCells(mean_db * 0 - 20, mean_db * 0 - 20, cells.valid, 4), probability,
                                       band_cells=2.0)
     assert not flat["weight"].any()  # no contrast, no edge: the coarse decision alone
+    unsure = probability.copy()
+    unsure[:, 2] = 0.5  # a channel the coarse pixel smears, far from the boundary: the image decides there too
+    maps = coarse_to_fine.coarse_maps(cells, unsure, band_cells=2.0)
+    assert maps["weight"][10, 2] == 1.0 and maps["weight"][10, 1] > 0.0 and maps["weight"][10, 5] == 0.0
 
 
 def test_cell_grid_interpolates_between_cell_centres():
@@ -122,7 +129,8 @@ def test_the_fine_stage_draws_the_true_coast_and_leaves_a_bright_sea_patch_out()
     xs = np.concatenate([line.coords[:, 0] for line in lines])
     coast_x = GEOTRANSFORM[0] + 300 * GEOTRANSFORM[1]
     assert np.abs(xs - coast_x).max() < 3 * GEOTRANSFORM[1]  # on the edge, not around the patch (140 m across)
-    assert 0.0 < read_share < 0.2  # only the band around the coast is read at full resolution
+    # Only the band around the coast is read at full resolution: the one tile of columns (256-383) it falls in.
+    assert read_share == pytest.approx(coarse_to_fine.READ_TILE_PX / 480)
     rows = 1 + np.arange(399)
     truth = [np.column_stack([np.full(rows.size, coast_x), GEOTRANSFORM[3] - rows * 10.0])]
     assert evaluate([line.coords for line in lines], truth)[0].score < 5.0
@@ -157,6 +165,16 @@ def test_context_model_file_round_trip(tiny_context_model):
     inputs = np.random.default_rng(1).normal(size=(len(CHANNELS), 70, 90)).astype(np.float32)
     probability = land_probability(network, inputs, meta.tile_cells, 16)
     assert probability.shape == (70, 90) and ((probability > 0) & (probability < 1)).all()
+
+
+def test_with_test_time_flips_a_mirrored_scene_gives_the_mirrored_map(tiny_context_model):
+    _meta, network = load_context_model(tiny_context_model)
+    inputs = np.random.default_rng(2).normal(size=(len(CHANNELS), 48, 64)).astype(np.float32)
+    plain = land_probability(network, inputs, 64, 16)
+    flipped = land_probability(network, inputs, 64, 16, flips=True)
+    mirrored = land_probability(network, np.ascontiguousarray(inputs[:, :, ::-1]), 64, 16, flips=True)
+    np.testing.assert_allclose(mirrored[:, ::-1], flipped, atol=1e-5)
+    assert not np.allclose(plain, flipped, atol=1e-4)  # without flips a random network is not mirror-symmetric
 
 
 def test_a_file_that_is_not_a_context_model_is_refused(tmp_path, tiny_context_model):

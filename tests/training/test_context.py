@@ -1,0 +1,69 @@
+"""Training the context model: examples from generated scenes, crops, the loss, and a run that resumes."""
+
+import numpy as np
+import pytest
+
+from sar_coastline.core.hooks import RunHooks
+from sar_coastline.models.context import CHANNELS, ContextMeta, read_context_meta
+from sar_coastline.training import context as training
+
+
+def test_a_scene_example_holds_inputs_and_the_land_share_per_cell():
+    inputs, target = training.scene_example(7, 10.0, 160, "rocky", hard=True, dual_pol=True, coarse_pixel_m=40.0)
+    assert inputs.shape == (len(CHANNELS), 40, 40) and target.shape == (40, 40)
+    known = np.isfinite(target)
+    assert known.any() and ((target[known] >= 0) & (target[known] <= 1)).all()
+    assert (inputs[6][known] == 1).all()  # the dual-pol band is there and flagged
+    single, _target = training.scene_example(7, 10.0, 160, "rocky", hard=False, dual_pol=False, coarse_pixel_m=40.0)
+    assert not single[6].any()
+
+
+def test_the_stream_depends_only_on_its_index():
+    recipe = training.ContextRecipe()
+    first = training.drawn_example(3, 555, recipe, 40.0)
+    again = training.drawn_example(3, 555, recipe, 40.0)
+    np.testing.assert_array_equal(first[0], again[0])
+    np.testing.assert_array_equal(first[1], again[1])
+
+
+def test_a_crop_pads_a_small_scene_with_no_data():
+    rng = np.random.default_rng(0)
+    inputs = np.ones((len(CHANNELS), 10, 12), np.float32)
+    target = np.zeros((10, 12), np.float32)
+    crop_inputs, crop_target = training.random_crop(rng, inputs, target, 16)
+    assert crop_inputs.shape == (len(CHANNELS), 16, 16)
+    assert np.isfinite(crop_target).sum() == 120 and crop_inputs.sum() == 120 * len(CHANNELS)
+
+
+def test_the_loss_ignores_no_data_cells():
+    torch = pytest.importorskip("torch")
+    logits = torch.zeros(1, 1, 2, 2)
+    target = torch.tensor([[[[1.0, float("nan")], [0.0, float("nan")]]]])
+    assert float(training.masked_loss(logits, target)) == pytest.approx(np.log(2.0), abs=1e-6)
+
+
+def test_a_stopped_run_resumes_from_its_checkpoint(tmp_path, monkeypatch):
+    monkeypatch.setattr(training, "SIDE_RANGE_PX", (96, 128))
+    monkeypatch.setattr(training, "PIXEL_SIZES_M", (10.0, 20.0, 40.0, 40.0))
+    meta = ContextMeta(decoder_channels=(16, 16, 8, 8), tile_cells=64)
+    recipe = training.ContextRecipe(steps=4, batch_size=2, crop_cells=32, buffer_scenes=2, checkpoint_every=2,
+                                    validation_scenes=1)
+    notes = []
+    stopping = RunHooks(progress=lambda percent: notes.append(percent))
+
+    class Stop(Exception):
+        pass
+
+    def stop_half_way(percent):
+        if percent >= 50:
+            raise Stop()
+
+    with pytest.raises(Stop):
+        training.train(tmp_path, recipe, meta, RunHooks(progress=stop_half_way))
+    assert (tmp_path / training.CHECKPOINT).exists()
+    path = training.train(tmp_path, recipe, meta, stopping)
+    log = [note for note in stopping.notes if note.startswith("Resumed")]
+    assert log == ["Resumed from context_checkpoint.safetensors at step 2 of 4."]
+    assert notes[0] == pytest.approx(75.0)  # it went on with step 3
+    saved = read_context_meta(path)
+    assert saved.provenance["trained_steps"] in (2, 4) and "cell_error" in saved.validation
