@@ -187,6 +187,19 @@ def fine_lines(context: MethodContext, grid: CellGrid, model_name: str) -> tuple
     return coastlines, read_pixels / float(scene.width * scene.height)
 
 
+def context_bands(scene, cells: CoarseCells, hooks) -> tuple[CoarseCells, CoarseCells | None]:
+    """The context model's two bands: of a dual-pol raster the co-pol (brighter) one first and the cross-pol one
+    second, as trained, whichever `scene` is; else the scene's cells alone. The line is still drawn from `scene`
+    (and its levels from its own `cells`)."""
+    companion = companion_band(scene)
+    if companion is None:
+        return cells, None
+    other = scene_cells(companion, cells.factor, hooks)
+    if np.nanmedian(other.intensity_db) > np.nanmedian(cells.intensity_db):
+        return other, cells
+    return cells, other
+
+
 def run(context: MethodContext) -> list[Coastline]:
     scene, config, hooks = context.scene, context.config, context.hooks
     try:
@@ -201,14 +214,11 @@ def run(context: MethodContext) -> list[Coastline]:
         raise
     factor = coarse_factor(scene.pixel_size, meta.coarse_pixel_m)
     cells = scene_cells(scene, factor, hooks.span(0, 30))
-    companion = companion_band(scene)  # the context reads both polarisations; the line comes from `scene`
-    second = scene_cells(companion, factor, hooks.span(30, 35)) if companion is not None else None
-    if second is not None and np.nanmedian(second.intensity_db) > np.nanmedian(cells.intensity_db):
-        cells, second = second, cells  # the co-pol (brighter) band first, the cross-pol second, as trained
     if not (cells.valid >= MIN_VALID_SHARE).any():
         raise InputError(f"'{scene.name}' holds only no-data pixels (value {scene.nodata} or 0). Check the band and "
                          "the no-data setting of the layer.")
-    probability = land_probability(network, context_inputs(cells, second), meta.tile_cells, 2 ** meta.encoder_depth,
+    first, second = context_bands(scene, cells, hooks.span(30, 35))
+    probability = land_probability(network, context_inputs(first, second), meta.tile_cells, 2 ** meta.encoder_depth,
                                    hooks=hooks.span(35, 40), flips=meta.test_time_flips)
     maps = coarse_maps(cells, probability, meta.band_cells)
     coarse_m, band_m = factor * scene.pixel_size, meta.band_cells * factor * scene.pixel_size

@@ -1,7 +1,6 @@
 """The coarse-to-fine method: coarse cells, the context inputs, the per-cell maps, the fine stage's line, the
 context model file and the fallback."""
 
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -146,6 +145,21 @@ def test_a_bright_patch_is_outlined_when_the_context_takes_it_for_land():
     lines, _share = coarse_to_fine.fine_lines(context, coarse_to_fine.CellGrid(4, maps), "threshold")
     xs = np.concatenate([line.coords[:, 0] for line in lines])
     assert xs.min() < GEOTRANSFORM[0] + 200 * GEOTRANSFORM[1]  # around the patch, 100 px off the coast
+
+
+def test_a_dual_pol_raster_gives_the_context_co_pol_first_whichever_band_draws_the_line(tmp_path):
+    from sar_coastline.core.io.raster_reader import open_scene
+    from sar_coastline.synthetic.scenes import generate_scene, write_scene
+
+    synthetic = generate_scene(128, 128, 21, "rocky", 10.0, dual_pol=True)
+    path = write_scene(synthetic, tmp_path, "dual").image
+    co_band = 1 if synthetic.polarisation == "co" else 2
+    for band in (1, 2):
+        scene = open_scene(path, band=band)
+        cells = scene_cells(scene, 4)
+        first, second = coarse_to_fine.context_bands(scene, cells, RunHooks())
+        assert (first is cells) == (band == co_band) and (second is cells) == (band != co_band)
+        assert np.nanmedian(first.intensity_db) > np.nanmedian(second.intensity_db)
 
 
 @pytest.fixture(scope="module")
