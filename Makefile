@@ -115,7 +115,8 @@ bench-batch: install
 # The default method's model (coarse to fine): the context model, a U-Net/MobileNetV2 (depth 4) over 40 m cells, trained
 # on scenes generated on the fly (training/context.py: a new scene every step, half with the hard cases oversampled,
 # a quarter dual-pol). A stopped run resumes from its checkpoint in .train-context/ (run it again); the best
-# validation model is copied into models/default/. TRAIN_ARGS adds options (e.g. --steps 4800 for a longer run).
+# validation model is copied into models/default/. A longer run: TRAIN_ARGS="--steps 4800" (given to a finished run,
+# it resumes and goes on with the longer schedule).
 TRAIN_CONTEXT_DIR := $(ROOT)/.train-context
 CONTEXT_RECIPE := --steps 2400 --checkpoint-every 200 --seed 0
 train-default: install

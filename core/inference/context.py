@@ -12,6 +12,7 @@ from ..imaging.coarse import CoarseCells
 SCENE_DB_SPAN = 10.0  # dB relative to the scene's median, in units of this: contrast in dB is kept
 TEXTURE_SPAN_DB = 3.0
 MIN_VALID_SHARE = 0.5  # a cell with less valid data is no data
+WINDOW_MARGIN_CELLS = 32  # context each window adds around the part kept (1.3 km at 40 m)
 
 
 def _relative(intensity_db: np.ndarray, usable: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -48,10 +49,11 @@ def land_probability(network, inputs: np.ndarray, tile: int, multiple: int, devi
 
     hooks = as_hooks(hooks)
     _channels, rows, cols = inputs.shape
-    margin = tile // 8
+    margin = min(WINDOW_MARGIN_CELLS, tile // 8)
     step = tile - 2 * margin
     if rows <= tile and cols <= tile:  # one window: the whole scene at once
         step, margin = max(rows, cols), 0
+    network = network.to(memory_format=torch.channels_last)
     out = np.zeros((rows, cols), np.float32)
     starts = [(top, left) for top in range(0, rows, step) for left in range(0, cols, step)]
     with torch.inference_mode():
@@ -65,7 +67,9 @@ def land_probability(network, inputs: np.ndarray, tile: int, multiple: int, devi
             batch[0, :, :height, :width] = window
             if flips:  # the window and its three mirror images in one batch, their logits averaged back
                 batch = np.concatenate([batch, batch[..., ::-1], batch[..., ::-1, :], batch[..., ::-1, ::-1]])
-            logits = network(torch.from_numpy(np.ascontiguousarray(batch)).to(device)).float().cpu().numpy()[:, 0]
+            # channels-last: the depthwise convolutions run about 1.5x faster so on the CPU (oneDNN)
+            tensor = torch.from_numpy(np.ascontiguousarray(batch)).to(device).to(memory_format=torch.channels_last)
+            logits = network(tensor).float().cpu().numpy()[:, 0]
             if flips:
                 logits = np.stack([logits[0], logits[1][:, ::-1], logits[2][::-1], logits[3][::-1, ::-1]])
             probability = 1.0 / (1.0 + np.exp(-logits.mean(axis=0)[:height, :width]))

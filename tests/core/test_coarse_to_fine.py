@@ -213,7 +213,7 @@ def test_the_method_runs_end_to_end_with_a_given_context_model(tiny_context_mode
     scene, _land = bright_patch_scene()
     result = extract(scene, ExtractConfig(method=COARSE_TO_FINE, models=(str(tiny_context_model),)))
     assert result.method == COARSE_TO_FINE
-    assert result.figures["coarse_pixel_m"] == 40.0 and result.figures["band_half_width_m"] == 80.0
+    assert result.figures["coarse_pixel_m"] == 40.0 and result.figures["band_half_width_m"] == 120.0
     assert 0.0 <= result.figures["full_resolution_share"] <= 1.0
     assert any("Coarse to fine" in note for note in result.notes)
 
