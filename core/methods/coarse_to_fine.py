@@ -29,7 +29,7 @@ from ...models.modelfile import ModelFileError
 from ..errors import InputError
 from ..imaging.coarse import CoarseCells, coarse_factor, scene_cells
 from ..imaging.speckle import despeckle, despeckle_halo, despeckle_sigma_for, estimate_looks
-from ..inference.context import MIN_VALID_SHARE, context_inputs, land_probability
+from ..inference.context import MIN_VALID_SHARE, ContextInputs, land_probability
 from ..inference.loading import DEFAULT_CONTEXT_MODEL
 from ..io.raster_reader import companion_band
 from ..io.scene import STRIP_PIXELS, strip_height_for
@@ -98,6 +98,14 @@ class CellGrid:
         return top * (1 - row_weight)[:, None] + bottom * row_weight[:, None]
 
 
+def cell_distance(mask: np.ndarray) -> np.ndarray:
+    """Per cell, the distance to the nearest cell of `mask` in cells (float32: a large scene has tens of millions of
+    cells); inf where `mask` is empty."""
+    if not mask.any():
+        return np.full(mask.shape, np.inf, np.float32)
+    return ndimage.distance_transform_edt(~mask).astype(np.float32)
+
+
 def coarse_maps(cells: CoarseCells, land_probability_map: np.ndarray, band_cells: float) -> dict[str, np.ndarray]:
     """The per-cell maps the fine stage reads: P(land) (NaN at no data), the local threshold and the fine weight
     (1 near the coarse boundary, fading to 0 at `band_cells`, 0 where there is no edge to draw from)."""
@@ -106,11 +114,10 @@ def coarse_maps(cells: CoarseCells, land_probability_map: np.ndarray, band_cells
     water = usable & ~land
     # From a cell centre to the nearest cell of the other class, in cells: 1 next to the boundary. Cells the model is
     # unsure of count as boundary: there the image decides (a narrow channel the coarse pixel smears).
-    distance = np.where(land, ndimage.distance_transform_edt(~water) if water.any() else np.inf,
-                        ndimage.distance_transform_edt(~land) if land.any() else np.inf) - 0.5
+    distance = np.where(land, cell_distance(water), cell_distance(land)) - 0.5
     unsure = usable & (np.abs(land_probability_map - 0.5) < UNSURE_MARGIN)
     if unsure.any():
-        distance = np.minimum(distance, ndimage.distance_transform_edt(~unsure))
+        distance = np.minimum(distance, cell_distance(unsure))
     water_level = levels(cells.mean_db, usable & (land_probability_map < CONFIDENT))
     land_level = levels(cells.mean_db, usable & (land_probability_map > 1 - CONFIDENT))
     contrast = np.nan_to_num(land_level - water_level, nan=0.0)
@@ -221,7 +228,7 @@ def run(context: MethodContext) -> list[Coastline]:
                          "the no-data setting of the layer.")
     first, second = context_bands(scene, cells, hooks.span(30, 35))
     flips = cells.valid.size <= meta.test_time_flips_max_cells
-    probability = land_probability(network, context_inputs(first, second), meta.tile_cells, 2 ** meta.encoder_depth,
+    probability = land_probability(network, ContextInputs(first, second), meta.tile_cells, 2 ** meta.encoder_depth,
                                    hooks=hooks.span(35, 40), flips=flips)
     maps = coarse_maps(cells, probability, meta.band_cells)
     coarse_m, band_m = factor * scene.pixel_size, meta.band_cells * factor * scene.pixel_size

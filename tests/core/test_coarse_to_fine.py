@@ -10,7 +10,7 @@ from sar_coastline.core.errors import InputError
 from sar_coastline.core.evaluation.metric import evaluate
 from sar_coastline.core.hooks import RunHooks
 from sar_coastline.core.imaging.coarse import CoarseCells, block_mean, cells_of, coarse_factor, scene_cells
-from sar_coastline.core.inference.context import context_inputs, land_probability
+from sar_coastline.core.inference.context import ContextInputs, context_inputs, land_probability
 from sar_coastline.core.io.scene import array_scene
 from sar_coastline.core.methods import coarse_to_fine
 from sar_coastline.core.methods.contract import MethodContext
@@ -74,6 +74,16 @@ def test_context_inputs_mark_a_missing_second_band_and_blank_no_data():
     np.testing.assert_allclose(context_inputs(shifted), single, atol=1e-5)
     dual = context_inputs(cells, CoarseCells(intensity - 7.0, intensity - 9.0, valid, 4))
     assert dual[6, 1, 1] == 1.0 and dual[6, 0, 0] == 0.0
+
+
+def test_window_inputs_equal_the_whole_scene_inputs_cut():
+    rng = np.random.default_rng(4)
+    cells = CoarseCells(rng.normal(-15, 5, (40, 50)).astype(np.float32), rng.normal(-17, 5, (40, 50)).astype(
+        np.float32), rng.uniform(0, 1, (40, 50)).astype(np.float32), 4)
+    second = CoarseCells(cells.intensity_db - 7, cells.mean_db - 7, cells.valid, 4)
+    lazy = ContextInputs(cells, second)
+    np.testing.assert_array_equal(lazy.window(slice(5, 30), slice(12, 50)), lazy.full()[:, 5:30, 12:50])
+    assert lazy.shape == lazy.full().shape
 
 
 def test_coarse_maps_put_the_threshold_half_way_and_the_fine_weight_at_the_boundary():
