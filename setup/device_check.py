@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from ..core.hooks import RunHooks, as_hooks
+from ..models.context import is_context_model
 from ..models.modelfile import load_model
 from .dependencies import probe_gpus
 
@@ -15,7 +16,8 @@ BUNDLED_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "default
 
 
 def bundled_model() -> Path | None:
-    found = sorted(BUNDLED_MODEL_DIR.glob("*.safetensors"))
+    """The bundled ensemble model (the context model of the coarse-to-fine method is not timed here)."""
+    found = sorted(path for path in BUNDLED_MODEL_DIR.glob("*.safetensors") if not is_context_model(path))
     return found[0] if found else None
 
 
