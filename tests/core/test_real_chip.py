@@ -38,7 +38,7 @@ def score_of(method: str, band: int = CROSS_POL, reference_path: Path = DATA / "
 
 
 def test_the_default_model_is_shipped():
-    assert DEFAULT_MODEL.exists(), "models/default/ensemble.json is missing: run `make train-default`"
+    assert DEFAULT_MODEL.exists(), "models/default/ensemble.json is missing: run `make train-orientation-free`"
 
 
 def test_default_model_finds_the_sea_coast_of_the_real_chip():
