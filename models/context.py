@@ -10,7 +10,7 @@ import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from .modelfile import ModelFileError
+from .modelfile import ModelFileError, load_weights, save_weights
 
 FORMAT = "sar-coastline-context/1"
 METADATA_KEY = "sar_coastline_context"
@@ -108,41 +108,18 @@ def read_context_meta(path: str | os.PathLike) -> ContextMeta:
     text = _header_metadata(path).get(METADATA_KEY)
     if text is None:
         raise ModelFileError(f"'{path.name}' is not a context model (no '{METADATA_KEY}' metadata): the "
-                             "coarse-to-fine method needs one made by `make train-context`.")
+                             "coarse-to-fine method needs one made by `make train-default` (training/context.py).")
     return ContextMeta.from_json(text, f"context model '{path.name}'")
 
 
 def save_context_model(path: str | os.PathLike, network, meta: ContextMeta, half: bool = True) -> Path:
     """Weights (fp16 by default: half the size, loaded as fp32) and metadata, written atomically."""
-    import torch
-    from safetensors.torch import save_file
-
     meta.check()
-    path = Path(path)
-    tensors = {}
-    for name, tensor in network.state_dict().items():
-        tensor = tensor.detach().to("cpu").contiguous()
-        tensors[name] = tensor.half() if half and tensor.dtype == torch.float32 else tensor
-    temporary = path.with_name(f".{path.name}.partial")
-    save_file(tensors, str(temporary), metadata={METADATA_KEY: meta.to_json()})
-    os.replace(temporary, path)
-    return path
+    return save_weights(path, network, {METADATA_KEY: meta.to_json()}, half)
 
 
 def load_context_model(path: str | os.PathLike):
     """(meta, network in eval mode, float32 on the CPU); names any mismatch between weights and metadata."""
-    from safetensors.torch import load_file
-
     path = Path(path)
     meta = read_context_meta(path)
-    network = create_network(meta)
-    tensors = load_file(str(path))
-    expected = network.state_dict()
-    mismatched = sorted(set(expected) ^ set(tensors)) + sorted(
-        key for key in set(expected) & set(tensors) if expected[key].shape != tensors[key].shape)
-    if mismatched:
-        raise ModelFileError(f"The weights in '{path.name}' do not match its metadata ({meta.architecture}/"
-                             f"{meta.encoder}): {', '.join(mismatched[:3])}{' ...' if len(mismatched) > 3 else ''}.")
-    network.load_state_dict({key: value.float() if value.is_floating_point() else value
-                             for key, value in tensors.items()})
-    return meta, network.eval()
+    return meta, load_weights(create_network(meta), path, f"{meta.architecture}/{meta.encoder}")

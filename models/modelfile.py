@@ -169,21 +169,52 @@ def create_model(meta: ModelMeta):
                             in_channels=meta.in_channels, classes=len(meta.classes))
 
 
-def save_model(path: str | os.PathLike, model, meta: ModelMeta, half: bool = False) -> Path:
-    """Write weights and metadata atomically; `half` stores float tensors as fp16 (half the size)."""
+def save_weights(path: str | os.PathLike, network, metadata: dict[str, str], half: bool = False) -> Path:
+    """Write a network's weights with header metadata atomically; `half` stores float tensors as fp16 (half the
+    size). Both model kinds (ensemble members here, context models in models/context.py) are written by it."""
     import torch
     from safetensors.torch import save_file
 
-    meta.check()
     path = Path(path)
     tensors = {}
-    for name, tensor in model.state_dict().items():
+    for name, tensor in network.state_dict().items():
         tensor = tensor.detach().to("cpu").contiguous()
         tensors[name] = tensor.half() if half and tensor.dtype == torch.float32 else tensor
     temporary = path.with_name(f".{path.name}.partial")
-    save_file(tensors, str(temporary), metadata={METADATA_KEY: meta.to_json()})
+    save_file(tensors, str(temporary), metadata=metadata)
     os.replace(temporary, path)
     return path
+
+
+def load_weights(network, path: Path, described: str):
+    """Load a model file's weights into the network its metadata describes (`described`, for the message), as fp32,
+    in eval mode; names any missing, unexpected or wrongly shaped tensor."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        tensors = load_file(str(path))
+    except SafetensorError as error:
+        raise ModelFileError(f"'{path.name}' is corrupt: {error}.") from None
+    expected = network.state_dict()
+    missing = sorted(expected.keys() - tensors.keys())
+    unexpected = sorted(tensors.keys() - expected.keys())
+    wrong_shape = sorted(key for key in expected.keys() & tensors.keys() if expected[key].shape != tensors[key].shape)
+    if missing or unexpected or wrong_shape:
+        details = [f"{label}: {', '.join(keys[:3])}{' ...' if len(keys) > 3 else ''}"
+                   for label, keys in (("missing", missing), ("unexpected", unexpected), ("wrong shape", wrong_shape))
+                   if keys]
+        raise ModelFileError(f"The weights in '{path.name}' do not match its metadata ({described}): "
+                             + "; ".join(details) + ".")
+    network.load_state_dict({key: value.float() if value.is_floating_point() else value
+                             for key, value in tensors.items()})
+    return network.eval()
+
+
+def save_model(path: str | os.PathLike, model, meta: ModelMeta, half: bool = False) -> Path:
+    """Write weights and metadata atomically; `half` stores float tensors as fp16 (half the size)."""
+    meta.check()
+    return save_weights(path, model, {METADATA_KEY: meta.to_json()}, half)
 
 
 MAX_HEADER_BYTES = 100_000_000
@@ -249,29 +280,9 @@ class LoadedModel:
 
 def load_model(path: str | os.PathLike) -> LoadedModel:
     """Build the network a model file describes and load its weights; names any mismatch."""
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
     meta = read_meta(path)
-    network = create_model(meta)
-    try:
-        tensors = load_file(str(path))
-    except SafetensorError as error:
-        raise ModelFileError(f"'{Path(path).name}' is corrupt: {error}.") from None
-    expected = network.state_dict()
-    missing = sorted(expected.keys() - tensors.keys())
-    unexpected = sorted(tensors.keys() - expected.keys())
-    wrong_shape = sorted(key for key in expected.keys() & tensors.keys() if expected[key].shape != tensors[key].shape)
-    if missing or unexpected or wrong_shape:
-        details = [f"{label}: {', '.join(keys[:3])}{' ...' if len(keys) > 3 else ''}"
-                   for label, keys in (("missing", missing), ("unexpected", unexpected), ("wrong shape", wrong_shape))
-                   if keys]
-        raise ModelFileError(f"The weights in '{Path(path).name}' do not match its metadata "
-                             f"({meta.architecture}/{meta.encoder}, {len(meta.classes)} classes): "
-                             + "; ".join(details) + ".")
-    network.load_state_dict({key: value.float() if value.is_floating_point() else value
-                             for key, value in tensors.items()})
-    return LoadedModel(Path(path), meta, network.eval())
+    described = f"{meta.architecture}/{meta.encoder}, {len(meta.classes)} classes"
+    return LoadedModel(Path(path), meta, load_weights(create_model(meta), Path(path), described))
 
 
 def write_manifest(path: str | os.PathLike, members: list[tuple[str, float]]) -> Path:

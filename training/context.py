@@ -92,6 +92,12 @@ def _stream_worker(arguments):
     return drawn_example(*arguments)
 
 
+def buffer_before(step: int, buffer_scenes: int) -> range:
+    """The stream's scenes in the buffer before `step`: scene 0 before the first step, and step s adds scene s + 1,
+    so a resumed run refills what an unbroken one holds (its crops differ: their generator restarts at the step)."""
+    return range(max(0, step + 1 - buffer_scenes), step + 1)
+
+
 def random_crop(rng: np.random.Generator, inputs: np.ndarray, target: np.ndarray, side: int):
     """A crop of `side` cells (zero-padded where the scene is smaller), flipped and turned at random."""
     _channels, rows, cols = inputs.shape
@@ -154,15 +160,15 @@ def train(out: Path, recipe: ContextRecipe, meta: ContextMeta, hooks: RunHooks, 
     validation = [drawn_example(index, VALIDATION_SEED_BASE, replace(recipe, hard_share=0.5), meta.coarse_pixel_m)
                   for index in range(recipe.validation_scenes)]
     rng = np.random.default_rng([recipe.seed, progress["step"]])
-    # The buffer is refilled from the scenes just before the resumed step, so a resumed run sees what it would have.
-    first_scene = max(0, progress["step"] - recipe.buffer_scenes)
+    held = buffer_before(progress["step"], recipe.buffer_scenes)
+    first_scene = held.start
     arguments = ((index, TRAINING_SEED_BASE, recipe, meta.coarse_pixel_m) for index in range(first_scene, 10**9))
     started = time.perf_counter() - progress["seconds"]
     buffer: deque = deque(maxlen=recipe.buffer_scenes)
     model_path = out / MODEL
     with multiprocessing.get_context("fork").Pool(workers) as pool:
         stream = pool.imap(_stream_worker, arguments, chunksize=1)
-        while len(buffer) < min(recipe.buffer_scenes, progress["step"] - first_scene + 1):
+        while len(buffer) < len(held):
             buffer.append(next(stream))
         network.train()
         losses = []
@@ -191,8 +197,8 @@ def train(out: Path, recipe: ContextRecipe, meta: ContextMeta, hooks: RunHooks, 
                 losses = []
                 if best is None or error <= best:
                     progress["best_error"] = error
-                    provenance = {"recipe": asdict(recipe), "trained_steps": done, "scenes_seen": done + recipe.
-                                  buffer_scenes, "minutes": round(seconds / 60, 1), "device": "cpu",
+                    provenance = {"recipe": asdict(recipe), "trained_steps": done, "scenes_seen": done + 1,
+                                  "minutes": round(seconds / 60, 1), "device": "cpu",
                                   "cpu_count": os.cpu_count(), "torch": torch.__version__}
                     save_context_model(model_path, network, replace(
                         meta, validation={"cell_error": round(error, 5), "scenes": recipe.validation_scenes,

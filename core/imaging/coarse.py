@@ -30,12 +30,17 @@ class CoarseCells:
         return self.valid.shape
 
 
+def _blocks(values: np.ndarray, factor: int) -> np.ndarray:
+    """`values` as (rows, factor, cols, factor) cells, padded with NaN (no data) beyond the array."""
+    rows, cols = -(-values.shape[0] // factor), -(-values.shape[1] // factor)
+    padded = np.full((rows * factor, cols * factor), np.nan, np.float32)
+    padded[:values.shape[0], :values.shape[1]] = values
+    return padded.reshape(rows, factor, cols, factor)
+
+
 def cells_of(db: np.ndarray, factor: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(intensity dB, mean dB, valid share) of the cells of `db` (NaN = no data); edge cells are partial."""
-    rows, cols = -(-db.shape[0] // factor), -(-db.shape[1] // factor)
-    padded = np.full((rows * factor, cols * factor), np.nan, np.float32)
-    padded[:db.shape[0], :db.shape[1]] = db
-    blocks = padded.reshape(rows, factor, cols, factor)
+    blocks = _blocks(db, factor)
     valid = np.isfinite(blocks)
     count = valid.sum(axis=(1, 3))
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -47,8 +52,7 @@ def cells_of(db: np.ndarray, factor: int) -> tuple[np.ndarray, np.ndarray, np.nd
             (count / float(factor * factor)).astype(np.float32))
 
 
-def scene_cells(scene, factor: int, hooks: RunHooks | None = None, strip_pixels: int = STRIP_PIXELS,
-                progress: tuple[float, float] = (0.0, 100.0)) -> CoarseCells:
+def scene_cells(scene, factor: int, hooks: RunHooks | None = None, strip_pixels: int = STRIP_PIXELS) -> CoarseCells:
     """The coarse cells of a whole scene, read in strips of whole cell rows."""
     hooks = as_hooks(hooks)
     strip_height = max(factor, strip_height_for(scene.width, strip_pixels) // factor * factor)
@@ -57,18 +61,14 @@ def scene_cells(scene, factor: int, hooks: RunHooks | None = None, strip_pixels:
         hooks.check_cancel()
         height = min(strip_height, scene.height - row)
         parts.append(cells_of(scene.read_db(0, row, scene.width, height), factor))
-        hooks.progress(progress[0] + (progress[1] - progress[0]) * (row + height) / scene.height)
+        hooks.progress(100.0 * (row + height) / scene.height)
     intensity_db, mean_db, valid = (np.concatenate(channel) for channel in zip(*parts))
     return CoarseCells(intensity_db, mean_db, valid, factor)
 
 
 def block_mean(values: np.ndarray, factor: int) -> np.ndarray:
     """Mean of `values` over the same cells as cells_of (NaN ignored; a cell without values is NaN)."""
-    rows, cols = -(-values.shape[0] // factor), -(-values.shape[1] // factor)
-    padded = np.full((rows * factor, cols * factor), np.nan, np.float32)
-    padded[:values.shape[0], :values.shape[1]] = values
-    blocks = padded.reshape(rows, factor, cols, factor)
+    blocks = _blocks(values, factor)
     known = np.isfinite(blocks)
-    count = known.sum(axis=(1, 3))
     with np.errstate(invalid="ignore", divide="ignore"):
-        return (np.where(known, blocks, 0.0).sum(axis=(1, 3)) / count).astype(np.float32)
+        return (np.where(known, blocks, 0.0).sum(axis=(1, 3)) / known.sum(axis=(1, 3))).astype(np.float32)

@@ -25,7 +25,6 @@ from scipy import ndimage
 from skimage.measure import find_contours
 
 from ...models.context import is_context_model, load_context_model
-from ...models.modelfile import ModelFileError
 from ..errors import InputError
 from ..imaging.coarse import CoarseCells, coarse_factor, scene_cells
 from ..imaging.speckle import despeckle, despeckle_halo, despeckle_sigma_for, estimate_looks
@@ -58,8 +57,8 @@ def context_model(config) -> Path:
         if path.suffix == ".safetensors" and path.exists() and is_context_model(path):
             return path
     if config.models:
-        raise InputError("None of MODELS is a context model (made by `make train-context`); the coarse-to-fine "
-                         "method needs one. Leave MODELS empty for the bundled one.")
+        raise InputError("None of MODELS is a context model (made by `make train-default`, training/context.py); the "
+                         "coarse-to-fine method needs one. Leave MODELS empty for the bundled one.")
     if not DEFAULT_CONTEXT_MODEL.exists():
         raise FileNotFoundError(DEFAULT_CONTEXT_MODEL)
     return DEFAULT_CONTEXT_MODEL
@@ -93,8 +92,9 @@ class CellGrid:
         grid = self.maps[name]
         row_low, row_high, row_weight = self._axis(row, height, grid.shape[0])
         col_low, col_high, col_weight = self._axis(col, width, grid.shape[1])
-        top = grid[row_low][:, col_low] * (1 - col_weight) + grid[row_low][:, col_high] * col_weight
-        bottom = grid[row_high][:, col_low] * (1 - col_weight) + grid[row_high][:, col_high] * col_weight
+        low_rows, high_rows = grid[row_low], grid[row_high]
+        top = low_rows[:, col_low] * (1 - col_weight) + low_rows[:, col_high] * col_weight
+        bottom = high_rows[:, col_low] * (1 - col_weight) + high_rows[:, col_high] * col_weight
         return top * (1 - row_weight)[:, None] + bottom * row_weight[:, None]
 
 
@@ -219,8 +219,6 @@ def run(context: MethodContext) -> list[Coastline]:
         hooks.warning(f"The coarse-to-fine method needs {missing}, which is not installed: the classical method ran "
                       "instead (install the plugin's dependencies, or choose the classical method).")
         return classical.run(context)
-    except ModelFileError:
-        raise
     factor = coarse_factor(scene.pixel_size, meta.coarse_pixel_m)
     cells = scene_cells(scene, factor, hooks.span(0, 30))
     if not (cells.valid >= MIN_VALID_SHARE).any():

@@ -26,6 +26,15 @@ def test_the_stream_depends_only_on_its_index():
     np.testing.assert_array_equal(first[1], again[1])
 
 
+def test_a_resumed_run_refills_the_buffer_an_unbroken_run_holds():
+    buffer = []
+    for step in range(6):  # an unbroken run with a buffer of 3: scene 0 first, then one new scene a step
+        if step == 0:
+            buffer.append(0)
+        assert list(training.buffer_before(step, 3)) == buffer[-3:]
+        buffer.append(step + 1)
+
+
 def test_a_crop_pads_a_small_scene_with_no_data():
     rng = np.random.default_rng(0)
     inputs = np.ones((len(CHANNELS), 10, 12), np.float32)
