@@ -9,7 +9,7 @@ PLUGINS := $(PROFILE)/profiles/default/python/plugins
 STAMPS := $(ROOT)/.stamps
 QGIS_PROCESS := /usr/bin/qgis_process.bin
 # The same names on Debian 12 and 13; python3-pip: the plugin's dependency installer runs QGIS's own Python's pip.
-APT_PACKAGES := qgis python3-qgis qgis-providers python3-venv python3-pip python3-matplotlib
+APT_PACKAGES := qgis python3-qgis qgis-providers python3-venv python3-pip python3-matplotlib openssl
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 DEMO_DIR := $(ROOT)/demo_output
 
@@ -34,7 +34,7 @@ help:
 	@echo "make bench-train     - training input pipeline and step throughput, with and without the loader"
 	@echo "make bench-batch     - batch extraction (classical) on 1 and 2 local Dask workers: scenes/min, memory per worker"
 	@echo "make bench-accuracy  - classical, paper and orientation-free methods on held-out generated scenes"
-	@echo "make train-default   - retrain the default method's context model on scenes generated on the fly (~50 min on 2 CPU cores; resumes)"
+	@echo "make train-default   - retrain the coarse-to-fine method's context model on scenes generated on the fly (two stages, ~80 min on 2 CPU cores; resumes)"
 	@echo "make train-orientation-free - retrain the orientation-free method's bundled U-Net (2-3 hours on 2 CPU cores)"
 	@echo "make train-paper     - the paper's four-member ensemble (table 1, B0 encoders) into .train-paper/"
 
@@ -114,14 +114,17 @@ bench-batch: install
 
 # The default method's model (coarse to fine): the context model, a U-Net/MobileNetV2 (depth 4) over 40 m cells, trained
 # on scenes generated on the fly (training/context.py: a new scene every step, half with the hard cases oversampled,
-# a quarter dual-pol). A stopped run resumes from its checkpoint in .train-context/ (run it again); the best
-# validation model is copied into models/default/. A longer run: TRAIN_ARGS="--steps 4800" (given to a finished run,
-# it resumes and goes on with the longer schedule).
+# a quarter dual-pol). Two stages of 2400 steps: the second starts from the first's best weights with a lower
+# learning rate on scenes the first did not see. A stopped stage resumes from its checkpoint in .train-context/ (run
+# it again); the best validation model of the second stage is copied into models/default/.
 TRAIN_CONTEXT_DIR := $(ROOT)/.train-context
 CONTEXT_RECIPE := --steps 2400 --checkpoint-every 200 --seed 0
+CONTEXT_STAGE2 := --steps 2400 --checkpoint-every 200 --seed 1 --first-scene 2401 --learning-rate 1e-3
 train-default: install
 	$(PY) -m sar_coastline.training.context --out $(TRAIN_CONTEXT_DIR) $(CONTEXT_RECIPE) $(TRAIN_ARGS)
-	cp $(TRAIN_CONTEXT_DIR)/context.safetensors $(ROOT)/models/default/context.safetensors
+	$(PY) -m sar_coastline.training.context --out $(TRAIN_CONTEXT_DIR)/stage2 $(CONTEXT_STAGE2) \
+		--init-from $(TRAIN_CONTEXT_DIR)/context.safetensors $(TRAIN_ARGS)
+	cp $(TRAIN_CONTEXT_DIR)/stage2/context.safetensors $(ROOT)/models/default/context.safetensors
 
 # The orientation-free method's bundled model: U-Net/EfficientNet-B0, sea/no-data/land, scene-normalized log input, crops of
 # 288-448 px resized to 256, one multi-resolution model. Stage 1: 36 generated scenes of 3, 10, 20 and 40 m pixels

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ..core.errors import InputError
 from ..core.io.scene import DB_WINDOW
+from ..core.io.writing import replace_on_success
 
 FORMAT = "sar-coastline-model/1"
 MANIFEST_FORMAT = "sar-coastline-ensemble/1"
@@ -169,9 +170,16 @@ def create_model(meta: ModelMeta):
                             in_channels=meta.in_channels, classes=len(meta.classes))
 
 
+def safetensors_size(tensors: dict, metadata: dict[str, str]) -> int:
+    """Bytes a safetensors file of these tensors and metadata takes, about (its JSON header estimated)."""
+    return (sum(tensor.numel() * tensor.element_size() for tensor in tensors.values())
+            + len(json.dumps(metadata)) + 128 * len(tensors) + 8)
+
+
 def save_weights(path: str | os.PathLike, network, metadata: dict[str, str], half: bool = False) -> Path:
     """Write a network's weights with header metadata atomically; `half` stores float tensors as fp16 (half the
-    size). Both model kinds (ensemble members here, context models in models/context.py) are written by it."""
+    size). Both model kinds (ensemble members here, context models in models/context.py) are written by it.
+    The disk's space is checked first; a failed save raises OutputError and leaves the previous file whole."""
     import torch
     from safetensors.torch import save_file
 
@@ -180,9 +188,8 @@ def save_weights(path: str | os.PathLike, network, metadata: dict[str, str], hal
     for name, tensor in network.state_dict().items():
         tensor = tensor.detach().to("cpu").contiguous()
         tensors[name] = tensor.half() if half and tensor.dtype == torch.float32 else tensor
-    temporary = path.with_name(f".{path.name}.partial")
-    save_file(tensors, str(temporary), metadata=metadata)
-    os.replace(temporary, path)
+    with replace_on_success(path, "the model file", safetensors_size(tensors, metadata)) as temporary:
+        save_file(tensors, str(temporary), metadata=metadata)
     return path
 
 
@@ -291,9 +298,8 @@ def write_manifest(path: str | os.PathLike, members: list[tuple[str, float]]) ->
     payload = {"format": MANIFEST_FORMAT,
                "members": [{"file": os.path.relpath(Path(file).resolve(), path.resolve().parent), "weight": weight}
                            for file, weight in members]}
-    temporary = path.with_name(f".{path.name}.partial")
-    temporary.write_text(json.dumps(payload, indent=2))
-    os.replace(temporary, path)
+    with replace_on_success(path, "the ensemble manifest") as temporary:
+        temporary.write_text(json.dumps(payload, indent=2))
     return path
 
 

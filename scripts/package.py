@@ -22,7 +22,8 @@ RUNTIME_FILES = ("metadata.txt", "LICENSE", "README.md", "requirements.txt")  # 
 RUNTIME_FOLDERS = ("core", "models", "ui", "training", "setup", "synthetic")
 REQUIRED_METADATA = ("name", "qgisMinimumVersion", "description", "about", "version", "author", "email",
                      "repository", "tracker", "homepage", "hasProcessingProvider")
-EXTERNAL_DEPENDENCIES = ("torch", "segmentation-models-pytorch")  # the repository wants them named in `about`
+# The plugin repository wants them named in `about`.
+EXTERNAL_DEPENDENCIES = ("torch", "segmentation-models-pytorch", "asf_search")
 MAX_BYTES = 25 * 1024 * 1024
 BINARY_SUFFIXES = (".so", ".pyd", ".dll", ".dylib", ".exe", ".pyc", ".pyo", ".o", ".a", ".lib")
 BINARY_MAGIC = (b"\x7fELF", b"MZ", b"\xcf\xfa\xed\xfe", b"\xfe\xed\xfa\xcf", b"\xca\xfe\xba\xbe")

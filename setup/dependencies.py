@@ -31,6 +31,7 @@ from pathlib import Path
 
 from ..core.errors import Cancelled, CoastlineError
 from ..core.hooks import RunHooks, as_hooks
+from ..core.io.writing import check_free_space, create_folder, output_error
 
 REQUIREMENTS_FILE = Path(__file__).resolve().parent.parent / "requirements.txt"
 DEV_MARKER = "# development only"  # requirements.txt: lines from this one on are never installed into QGIS
@@ -42,6 +43,9 @@ CLASSICAL = {"numpy": "numpy", "scipy": "scipy", "scikit-image": "skimage", "sha
 MODELS = {"torch": "torch", "torchvision": "torchvision", "segmentation-models-pytorch": "segmentation_models_pytorch",
           "timm": "timm", "safetensors": "safetensors"}
 SERVER_ONLY = ("dask", "distributed")  # batch runs on servers (core/pipeline/batch.py): not installed into QGIS
+# Only Find and Download SAR scenes need it (they say so when it is missing): installed with everything, never
+# asked for when the plugin loads.
+SCENE_ACCESS = {"asf-search": "asf_search"}
 COMPONENTS = ("classical", "models")  # "models" installs the classical packages too
 BUILDS = ("auto", "cpu", "cuda")
 # Compiled packages QGIS ships and links against: kept at QGIS's version (a constraint), never installed again.
@@ -54,6 +58,10 @@ TORCH_INDEX = "https://download.pytorch.org/whl"
 WINDOWS_CUDA_TAG = "cu130"  # torch 2.14's CUDA 13 build; Linux gets the same CUDA from PyPI's default wheel
 MIN_CUDA_DRIVER = 580  # CUDA 13 runs on the r580 driver or newer
 LOCAL_LABELLED = ("torch", "torchvision")  # packages whose CPU/CUDA builds differ by a local version label
+# Free space the folder's disk must have before pip runs: at least what torch's CPU build takes once installed
+# (the CUDA build takes 3 to 5 GB); pip's own "No space left" message covers the rest.
+TORCH_MIN_BYTES = 1 << 30
+OTHERS_MIN_BYTES = 100 << 20
 
 
 class DependencyError(CoastlineError):
@@ -120,12 +128,23 @@ def component_modules(component: str) -> dict[str, str]:
     """distribution -> module of what a component needs."""
     if component not in COMPONENTS:
         raise DependencyError(f"Unknown component '{component}'. Choose one of: {', '.join(COMPONENTS)}.")
-    return dict(CLASSICAL) if component == "classical" else {**CLASSICAL, **MODELS}
+    return dict(CLASSICAL) if component == "classical" else {**CLASSICAL, **MODELS, **SCENE_ACCESS}
 
 
 def missing_modules(component: str, find_spec: Callable = importlib.util.find_spec) -> list[str]:
-    """Modules of a component that do not import (checked without importing them: torch takes seconds)."""
-    return [module for module in component_modules(component).values() if find_spec(module) is None]
+    """Modules of a component that do not import (checked without importing them: torch takes seconds); the
+    optional scene access is not counted."""
+    return [module for distribution, module in component_modules(component).items()
+            if distribution not in SCENE_ACCESS and find_spec(module) is None]
+
+
+def missing_by_component(modules: Sequence[str]) -> tuple[list[str], list[str]]:
+    """The distributions behind missing modules, split into what the classical method needs (without it the
+    provider loads only Setup) and what only the model methods need: what the first-run dialog names."""
+    distributions = {module: distribution for distribution, module in {**CLASSICAL, **MODELS}.items()}
+    classical = [distributions[module] for module in modules if module in CLASSICAL.values()]
+    models = [distributions.get(module, module) for module in modules if module not in CLASSICAL.values()]
+    return classical, models
 
 
 def add_to_path(folder: str | os.PathLike) -> None:
@@ -393,7 +412,10 @@ def pip_environment(plan: InstallPlan, environ: dict | None = None) -> dict:
 def resolve(plan: InstallPlan, hooks: RunHooks, workdir: Path) -> list[str]:
     """`name==version` of what pip would install into the folder, given what QGIS's Python already has."""
     constraints = workdir / "constraints.txt"
-    constraints.write_text("".join(line + "\n" for line in plan.constraints), encoding="utf-8")
+    try:
+        constraints.write_text("".join(line + "\n" for line in plan.constraints), encoding="utf-8")
+    except OSError as error:
+        raise output_error(constraints, error, "pip's constraints") from None
     report = workdir / "report.json"
     command = [*pip_base(plan), "--dry-run", "--report", str(report), "-c", str(constraints), *plan.requests]
     run_pip(command, hooks, pip_environment(plan), python=plan.python)
@@ -472,8 +494,12 @@ def install(plan: InstallPlan, hooks: RunHooks | None = None) -> list[str]:
                                                                    else "."))
     if plan.constraints:
         hooks.log("Kept at QGIS's versions: " + ", ".join(plan.constraints) + ".")
-    plan.target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".staging-", dir=plan.target.parent) as work:
+    create_folder(plan.target.parent, "the dependency folder")
+    try:
+        staging_folder = tempfile.TemporaryDirectory(prefix=".staging-", dir=plan.target.parent)
+    except OSError as error:
+        raise output_error(plan.target, error, "the dependency folder") from None
+    with staging_folder as work:
         workdir = Path(work)
         hooks.progress(2)
         pins = resolve(plan, hooks.span(2, 15), workdir)
@@ -482,6 +508,9 @@ def install(plan: InstallPlan, hooks: RunHooks | None = None) -> list[str]:
             hooks.log("Every package is installed already.")
         else:
             hooks.log("To install: " + ", ".join(pins) + ".")
+            torch_pinned = any(normalize(pin.split("==")[0]) == "torch" for pin in pins)
+            check_free_space(plan.target, TORCH_MIN_BYTES if torch_pinned else OTHERS_MIN_BYTES,
+                             "the packages into")
             staging = workdir / "packages"
             seen = [0]
 
@@ -494,7 +523,10 @@ def install(plan: InstallPlan, hooks: RunHooks | None = None) -> list[str]:
                     step, python=plan.python)
             hooks.check_cancel()
             hooks.progress(88)
-            merge(staging, plan.target)
+            try:
+                merge(staging, plan.target)
+            except OSError as error:
+                raise output_error(plan.target, error, "the packages into") from None
     hooks.progress(92)
     verify(plan, hooks)
     hooks.progress(100)

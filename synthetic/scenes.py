@@ -34,9 +34,11 @@ from skimage.measure import find_contours
 
 from ..core.evaluation.metric import sample_along
 from ..core.imaging.regions import remove_small_regions
+from ..core.io.gdal import closing_errors
 from ..core.io.georef import pixel_to_map
 from ..core.io.scene import CF_DB
 from ..core.io.vectors import POINT, Feature, Layer, write_layers
+from ..core.io.writing import replace_on_success
 from ..core.lines.vectorize import split_at
 
 STYLES = ("beach", "rocky", "estuary", "mixed")
@@ -448,18 +450,23 @@ def _write_raster(path: Path, arrays: list[np.ndarray], scene: SyntheticScene, n
     gdal.UseExceptions()
     height, width = arrays[0].shape
     data_type = gdal.GDT_UInt16 if arrays[0].dtype == np.uint16 else gdal.GDT_Byte
-    dataset = gdal.GetDriverByName("GTiff").Create(str(path), width, height, len(arrays), data_type,
-                                                   options=["TILED=YES", "COMPRESS=DEFLATE", "BIGTIFF=IF_SAFER"])
-    dataset.SetGeoTransform(scene.geotransform)
-    dataset.SetProjection(scene.crs_wkt)
-    for number, array in enumerate(arrays, start=1):
-        band = dataset.GetRasterBand(number)
-        if nodata is not None:
-            band.SetNoDataValue(nodata)
-        if descriptions:
-            band.SetDescription(descriptions[number - 1])
-        band.WriteArray(array)
-    dataset = None
+    with replace_on_success(path, "the generated scene") as temporary:
+        dataset = gdal.GetDriverByName("GTiff").Create(str(temporary), width, height, len(arrays), data_type,
+                                                       options=["TILED=YES", "COMPRESS=DEFLATE", "BIGTIFF=IF_SAFER"])
+        dataset.SetGeoTransform(scene.geotransform)
+        dataset.SetProjection(scene.crs_wkt)
+        for number, array in enumerate(arrays, start=1):
+            band = dataset.GetRasterBand(number)
+            if nodata is not None:
+                band.SetNoDataValue(nodata)
+            if descriptions:
+                band.SetDescription(descriptions[number - 1])
+            band.WriteArray(array)
+        band = None
+        with closing_errors() as errors:  # closing writes the TIFF's directory, which can fail too
+            dataset = None
+        if errors:
+            raise errors[0]
 
 
 def write_scene(scene: SyntheticScene, folder: str | Path, name: str) -> ScenePaths:

@@ -1,8 +1,9 @@
 """Training checkpoints without pickles: every tensor in one safetensors file, everything else (epoch, history,
 optimizer settings, scheduler) as JSON in the same file's header, so the two can never disagree.
 
-A checkpoint is written under a temporary name and renamed over the previous one: an interrupted save leaves
-the previous checkpoint whole. Loading reads tensors and JSON only; it never runs code from the file.
+A checkpoint is written under a temporary name and renamed over the previous one: an interrupted or failed save
+(a full disk) leaves the previous checkpoint whole, and a failed one raises OutputError saying why. Loading reads
+tensors and JSON only; it never runs code from the file.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import os
 from pathlib import Path
 
 from ..core.errors import InputError
+from ..core.io.writing import replace_on_success
+from ..models.modelfile import safetensors_size
 
 FORMAT = "sar-coastline-checkpoint/1"
 METADATA_KEY = "sar_coastline_checkpoint"
@@ -36,12 +39,9 @@ def write_checkpoint(path: str | os.PathLike, modules: dict, optimizer, schedule
                 optimizer_values.setdefault(str(index), {})[key] = value
     header = {"format": FORMAT, "progress": progress, "optimizer_param_groups": optimizer_state["param_groups"],
               "optimizer_values": optimizer_values, "scheduler": scheduler.state_dict()}
-    temporary = path.with_name(f".{path.name}.partial")
-    try:
-        save_file(tensors, str(temporary), metadata={METADATA_KEY: json.dumps(header)})
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
+    metadata = {METADATA_KEY: json.dumps(header)}
+    with replace_on_success(path, "the checkpoint", safetensors_size(tensors, metadata)) as temporary:
+        save_file(tensors, str(temporary), metadata=metadata)
     return path
 
 

@@ -27,6 +27,7 @@ from ..core.hooks import RunHooks
 from ..core.inference.predict import DEVICES
 from ..core.io.readers import open_scene
 from ..core.io.vectors import read_lines
+from ..core.io.writing import create_folder
 from ..models.modelfile import NORMALIZATIONS, TRANSFORMS
 from ..synthetic.scenes import generate_scene, write_scene
 from .dataset import CropConfig
@@ -157,11 +158,11 @@ def _shared_sources(args, out: Path, rank: int, world: int) -> list[TrainSource]
 
 def _train(args, rank: int, world: int) -> int:
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     quiet = rank != 0
     hooks = RunHooks(log=lambda message: quiet or print(message, flush=True),
                      warn=lambda message: quiet or print(f"warning: {message}", file=sys.stderr, flush=True))
     try:
+        create_folder(out)
         members = choose_members(args.preset, args.architecture, args.encoder, args.head, args.transform,
                                  args.learning_rate or None)
         config = TrainConfig(members=members, epochs=args.epochs, steps_per_epoch=args.steps,

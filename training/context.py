@@ -22,11 +22,13 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.errors import InputError, OutputError
 from ..core.hooks import RunHooks
 from ..core.imaging.coarse import CoarseCells, block_mean, cells_of, coarse_factor
 from ..core.inference.context import MIN_VALID_SHARE, context_inputs, land_probability
 from ..core.io.scene import CF_DB
-from ..models.context import ContextMeta, create_network, save_context_model
+from ..core.io.writing import create_folder
+from ..models.context import ContextMeta, create_network, load_context_model, save_context_model
 from ..synthetic.scenes import STYLES, generate_scene
 from .checkpoint import read_checkpoint, write_checkpoint
 
@@ -52,6 +54,7 @@ class ContextRecipe:
     checkpoint_every: int = 250
     validation_scenes: int = 8
     seed: int = 0
+    first_scene: int = 0  # where in the scene stream this run starts: a later stage sees scenes an earlier one did not
 
 
 def _db(dn: np.ndarray) -> np.ndarray:
@@ -98,6 +101,11 @@ def buffer_before(step: int, buffer_scenes: int) -> range:
     return range(max(0, step + 1 - buffer_scenes), step + 1)
 
 
+def stream_indices(recipe: ContextRecipe, step: int, buffer_scenes: int) -> range:
+    """The scenes a run starting (or resuming) at `step` draws, in order: the buffer's first."""
+    return range(recipe.first_scene + buffer_before(step, buffer_scenes).start, 10**9)
+
+
 def random_crop(rng: np.random.Generator, inputs: np.ndarray, target: np.ndarray, side: int):
     """A crop of `side` cells (zero-padded where the scene is smaller), flipped and turned at random."""
     _channels, rows, cols = inputs.shape
@@ -138,14 +146,24 @@ def validation_error(network, examples, meta: ContextMeta) -> float:
     return wrong / max(total, 1)
 
 
-def train(out: Path, recipe: ContextRecipe, meta: ContextMeta, hooks: RunHooks, workers: int = 1) -> Path:
-    """Train (or resume) into `out`; returns the model file (the best validation error so far)."""
+def train(out: Path, recipe: ContextRecipe, meta: ContextMeta, hooks: RunHooks, workers: int = 1,
+          init_from: Path | None = None) -> Path:
+    """Train (or resume) into `out`; returns the model file (the best validation error so far). `init_from`: a
+    context model whose weights a fresh run starts from (a later stage, with its own optimizer and schedule)."""
     import torch
 
-    out.mkdir(parents=True, exist_ok=True)
+    create_folder(out, "the training folder")
     torch.manual_seed(recipe.seed)
     torch.set_num_threads(max(1, (os.cpu_count() or 2) - workers))
     network = create_network(meta)
+    earlier_stage = None
+    if init_from is not None:
+        earlier_meta, earlier = load_context_model(init_from)
+        if replace(earlier_meta, validation={}, provenance={}) != replace(meta, validation={}, provenance={}):
+            raise InputError(f"'{init_from}' was trained with other settings than this run's; start from a context "
+                             "model of the same network and coarse pixel.")
+        network.load_state_dict(earlier.state_dict())
+        earlier_stage = {"model": Path(init_from).name, **earlier_meta.provenance}
     optimizer = torch.optim.AdamW(network.parameters(), lr=recipe.learning_rate, weight_decay=recipe.weight_decay)
     # Warm-up, then cosine to 0 at the last step: a function of the step alone, so a resumed run may be given more
     # steps and goes on with the longer schedule.
@@ -161,8 +179,8 @@ def train(out: Path, recipe: ContextRecipe, meta: ContextMeta, hooks: RunHooks, 
                   for index in range(recipe.validation_scenes)]
     rng = np.random.default_rng([recipe.seed, progress["step"]])
     held = buffer_before(progress["step"], recipe.buffer_scenes)
-    first_scene = held.start
-    arguments = ((index, TRAINING_SEED_BASE, recipe, meta.coarse_pixel_m) for index in range(first_scene, 10**9))
+    arguments = ((index, TRAINING_SEED_BASE, recipe, meta.coarse_pixel_m)
+                 for index in stream_indices(recipe, progress["step"], recipe.buffer_scenes))
     started = time.perf_counter() - progress["seconds"]
     buffer: deque = deque(maxlen=recipe.buffer_scenes)
     model_path = out / MODEL
@@ -195,16 +213,23 @@ def train(out: Path, recipe: ContextRecipe, meta: ContextMeta, hooks: RunHooks, 
                 progress["history"].append(record)
                 hooks.note(json.dumps(record))
                 losses = []
-                if best is None or error <= best:
-                    progress["best_error"] = error
-                    provenance = {"recipe": asdict(recipe), "trained_steps": done, "scenes_seen": done + 1,
-                                  "minutes": round(seconds / 60, 1), "device": "cpu",
-                                  "cpu_count": os.cpu_count(), "torch": torch.__version__}
-                    save_context_model(model_path, network, replace(
-                        meta, validation={"cell_error": round(error, 5), "scenes": recipe.validation_scenes,
-                                          "seed_base": VALIDATION_SEED_BASE}, provenance=provenance))
-                progress.update(step=done, seconds=seconds)
-                write_checkpoint(checkpoint, {"network": network}, optimizer, scheduler, progress)
+                last_saved = (f"the last good checkpoint (step {progress['step']}) and model are whole: run again to "
+                              "resume from there" if checkpoint.exists() else "no checkpoint was saved yet")
+                try:
+                    if best is None or error <= best:
+                        progress["best_error"] = error
+                        provenance = {"recipe": asdict(recipe), "trained_steps": done, "scenes_seen": done + 1,
+                                      "minutes": round(seconds / 60, 1), "device": "cpu",
+                                      "cpu_count": os.cpu_count(), "torch": torch.__version__}
+                        if earlier_stage is not None:
+                            provenance["earlier_stage"] = earlier_stage
+                        save_context_model(model_path, network, replace(
+                            meta, validation={"cell_error": round(error, 5), "scenes": recipe.validation_scenes,
+                                              "seed_base": VALIDATION_SEED_BASE}, provenance=provenance))
+                    progress.update(step=done, seconds=seconds)
+                    write_checkpoint(checkpoint, {"network": network}, optimizer, scheduler, progress)
+                except OutputError as failure:  # the save left the previous files whole
+                    raise OutputError(f"{failure} Training stopped at step {done}; {last_saved}.") from None
             hooks.progress(100.0 * done / recipe.steps)
     return model_path
 
@@ -218,10 +243,11 @@ def main() -> None:
         parser.add_argument(f"--{name.replace('_', '-')}", type=type(value), default=value)
     parser.add_argument("--coarse-pixel-m", type=float, default=ContextMeta.coarse_pixel_m)
     parser.add_argument("--workers", type=int, default=1, help="scene generating processes")
+    parser.add_argument("--init-from", type=Path, help="a context model whose weights a fresh run starts from")
     args = parser.parse_args()
     recipe = ContextRecipe(**{name: getattr(args, name) for name in asdict(defaults)})
     meta = ContextMeta(coarse_pixel_m=args.coarse_pixel_m).check()
-    path = train(args.out, recipe, meta, RunHooks(log=print), args.workers)
+    path = train(args.out, recipe, meta, RunHooks(log=print), args.workers, args.init_from)
     print(f"Context model: {path}")
 
 

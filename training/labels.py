@@ -29,14 +29,16 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
-from ..core.errors import InputError, OutputError
+from ..core.errors import InputError
 from ..core.hooks import RunHooks, as_hooks
 from ..core.imaging.regions import SeamUnionFind
 from ..core.imaging.speckle import ONE_LOOK_SIGMA_PX, despeckled_strips
 from ..core.imaging.threshold import DbHistogram
+from ..core.io.gdal import closing_errors
 from ..core.io.georef import map_to_pixel
 from ..core.io.readers import open_scene
 from ..core.io.scene import Scene, strip_height_for
+from ..core.io.writing import output_error, partial_path, remove_quietly
 
 SEA, NODATA, LAND, COAST = 0, 1, 2, 3
 SEA_DB_THRESHOLD = -15.0  # between calm/wind-roughened sea (-25..-14 dB) and land (-11..-2 dB)
@@ -415,38 +417,45 @@ def _write_label_raster(path: Path, scene: Scene, strips: Iterator[tuple[int, np
     from osgeo import gdal
 
     gdal.UseExceptions()
-    temporary = path.with_name(f".{path.name}.partial")
+    temporary = partial_path(path)
     dataset = None
+    failure = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        dataset = gdal.GetDriverByName("GTiff").Create(
-            str(temporary), scene.width, scene.height, 2, gdal.GDT_Byte,
-            options=["TILED=YES", "COMPRESS=DEFLATE", "BIGTIFF=IF_SAFER"])
-        dataset.SetGeoTransform(scene.geotransform)
-        dataset.SetProjection(scene.crs_wkt)
-        dataset.GetRasterBand(CLASSES_BAND).SetDescription("classes: 0 sea, 1 no data, 2 land")
-        dataset.GetRasterBand(COAST_BAND).SetDescription("coast: 0..255")
-        # Whole rows of tiles at a time, then flushed: no tile is compressed twice, and GDAL's block cache (which
-        # would otherwise keep what was written, up to a share of the RAM) stays small.
-        block_rows = dataset.GetRasterBand(CLASSES_BAND).GetBlockSize()[1]
-        pending, first = np.empty((2, 0, scene.width), np.uint8), 0
-        for row, classes, coast in strips:
-            pending = np.concatenate([pending, np.stack([classes, coast])], axis=1)
-            end = row + len(classes)
-            ready = end if end == scene.height else end - end % block_rows
-            if ready > first:
-                for band, values in zip((CLASSES_BAND, COAST_BAND), pending[:, :ready - first]):
-                    dataset.GetRasterBand(band).WriteArray(values, 0, first)
-                dataset.FlushCache()
-                pending, first = pending[:, ready - first:], ready
-        dataset.SetMetadataItem(REPORT_METADATA, json.dumps({"notes": report.notes, "warnings": report.warnings}))
-        dataset.FlushCache()
-        dataset = None
-        os.replace(temporary, path)
-    except (OSError, RuntimeError) as error:
-        raise OutputError(f"Cannot write the training labels '{path}': {error}. Check the output folder has room "
-                          "and can be written.") from None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            dataset = gdal.GetDriverByName("GTiff").Create(
+                str(temporary), scene.width, scene.height, 2, gdal.GDT_Byte,
+                options=["TILED=YES", "COMPRESS=DEFLATE", "BIGTIFF=IF_SAFER"])
+            dataset.SetGeoTransform(scene.geotransform)
+            dataset.SetProjection(scene.crs_wkt)
+            dataset.GetRasterBand(CLASSES_BAND).SetDescription("classes: 0 sea, 1 no data, 2 land")
+            dataset.GetRasterBand(COAST_BAND).SetDescription("coast: 0..255")
+            # Whole rows of tiles at a time, then flushed: no tile is compressed twice, and GDAL's block cache (which
+            # would otherwise keep what was written, up to a share of the RAM) stays small.
+            block_rows = dataset.GetRasterBand(CLASSES_BAND).GetBlockSize()[1]
+            pending, first = np.empty((2, 0, scene.width), np.uint8), 0
+            for row, classes, coast in strips:
+                pending = np.concatenate([pending, np.stack([classes, coast])], axis=1)
+                end = row + len(classes)
+                ready = end if end == scene.height else end - end % block_rows
+                if ready > first:
+                    for band, values in zip((CLASSES_BAND, COAST_BAND), pending[:, :ready - first]):
+                        dataset.GetRasterBand(band).WriteArray(values, 0, first)
+                    dataset.FlushCache()
+                    pending, first = pending[:, ready - first:], ready
+            dataset.SetMetadataItem(REPORT_METADATA, json.dumps({"notes": report.notes, "warnings": report.warnings}))
+            dataset.FlushCache()
+            with closing_errors() as errors:  # closing writes the TIFF's directory, which can fail too
+                dataset = None
+            if errors:
+                raise errors[0]
+            os.replace(temporary, path)
+        except (OSError, RuntimeError) as error:
+            # A GDAL error is kept as text: its traceback holds a band, which would hold the file open.
+            failure = error if isinstance(error, OSError) else str(error)
     finally:
-        dataset = None
-        if temporary.exists():
-            temporary.unlink()
+        with closing_errors():  # a failed file fails to close too: nothing new to say
+            dataset = None
+        remove_quietly(temporary)
+    if failure is not None:
+        raise output_error(path, failure, "the training labels")

@@ -30,6 +30,7 @@ from ..core.inference.predict import DEVICES, EnsemblePredictor, pick_device
 from ..core.inference.stream import map_stride
 from ..core.io.readers import open_scene
 from ..core.io.scene import Scene
+from ..core.io.writing import create_folder, output_error
 from ..core.methods import registry
 from ..core.pipeline.extract import extract
 from ..models.modelfile import HEADS, LoadedModel, ModelMeta, create_model, load_model, save_model, write_manifest
@@ -239,7 +240,7 @@ def _bottom_rows(scene: Scene, first_row: int, folder: Path) -> Scene:
         gdal.Translate(str(path), os.path.abspath(scene.path), format="VRT",
                        srcWin=[0, first_row, scene.width, region.height])
     except RuntimeError as error:
-        raise OutputError(f"Cannot write '{path}': {error}. Check the output folder can be written.") from None
+        raise output_error(path, error, "the validation rows") from None
     return replace(region, path=str(path))
 
 
@@ -492,9 +493,29 @@ def train_member(spec: MemberSpec, sampler: CropSampler, validation: Sequence[Va
             raise InputError(f"The processes found different checkpoints in {folder} (epochs {starts}): the output "
                              "folder must be one folder that every process sees (a shared file system).")
 
+    saved_epoch = start_epoch if checkpoint_path.exists() else None
+
+    @contextlib.contextmanager
+    def stop_if_save_fails():
+        """A save that fails (a full disk) stops the run, saying what is still there to resume from: the save
+        left the previous file whole."""
+        try:
+            yield
+        except OutputError as error:
+            if saved_epoch is None:
+                kept = "no checkpoint of it was saved yet: run again to train it afresh"
+            else:
+                kept = (f"the last good checkpoint {checkpoint_path.name} (after epoch {saved_epoch})"
+                        f"{f' and the model {model_path.name} are' if model_path.exists() else ' is'} whole: run "
+                        "again to resume from there")
+            raise OutputError(f"{error} Training {spec.name} stopped; {kept}.") from None
+
     def save_checkpoint(epoch: int) -> None:
-        write_checkpoint(checkpoint_path, modules, optimizer, scheduler,
-                         {"epoch": epoch, "best": best, "history": history})
+        nonlocal saved_epoch
+        with stop_if_save_fails():
+            write_checkpoint(checkpoint_path, modules, optimizer, scheduler,
+                             {"epoch": epoch, "best": best, "history": history})
+        saved_epoch = epoch
 
     if validation:
         hooks.log(f"{spec.name}: {describe_validation(meta, validation, device)}")
@@ -522,8 +543,9 @@ def train_member(spec: MemberSpec, sampler: CropSampler, validation: Sequence[Va
             improved = best is None or score < best
             if improved:
                 best = score
-                save_model(model_path, averaged.module, meta_with(score if validation else None),
-                           config.half_precision_files)
+                with stop_if_save_fails():
+                    save_model(model_path, averaged.module, meta_with(score if validation else None),
+                               config.half_precision_files)
             history.append({"epoch": epoch + 1, "loss": round(loss, 5), "score": round(score, 3),
                             "lr": optimizer.param_groups[0]["lr"], "seconds": round(time.perf_counter() - started, 1)})
             save_checkpoint(epoch + 1)
@@ -534,7 +556,8 @@ def train_member(spec: MemberSpec, sampler: CropSampler, validation: Sequence[Va
         if rank == 0:
             save_checkpoint(epoch)
             if not model_path.exists():
-                save_model(model_path, averaged.module, meta_with(None), config.half_precision_files)
+                with stop_if_save_fails():
+                    save_model(model_path, averaged.module, meta_with(None), config.half_precision_files)
         raise Cancelled(f"Training cancelled in epoch {epoch + 1}; the checkpoint {checkpoint_path.name} and the "
                         f"model {model_path.name} were saved. Run again to resume.") from None
     _barrier()  # the other ranks wait for rank 0's last validation and files
@@ -551,8 +574,7 @@ def train(sources: Sequence[TrainSource], config: TrainConfig, output_folder: st
     rank, _world = distributed_rank()
     if rank != 0:  # one log and one set of files: rank 0's
         hooks = RunHooks(cancel=hooks.cancel)
-    folder = Path(output_folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = create_folder(output_folder)
     # Rank 0 writes the label rasters first; the others reuse them.
     train_scenes, validation = _rank_zero_first(
         lambda: prepare_scenes(sources, config.validation_share, hooks, folder / "labels"))

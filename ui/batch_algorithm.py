@@ -18,7 +18,7 @@ from qgis.core import (
 
 from ..core.config import ExtractConfig
 from ..core.pipeline.options import BATCH_OPTIONS, config_with
-from .feedback import check_writable, feedback_hooks, run_core
+from .feedback import check_writable, errors_reported_once, feedback_hooks, run_core
 from .options import add_options, option_values
 from .parameters import add_parameter
 
@@ -93,6 +93,7 @@ class ExtractCoastlinesBatchAlgorithm(QgsProcessingAlgorithm):
                             ("SCENES_SKIPPED", "Scenes skipped (done before)")):
             self.addOutput(QgsProcessingOutputNumber(name, label))
 
+    @errors_reported_once
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
         from ..core.pipeline.batch import BatchConfig, find_scenes, run_batch
 

@@ -9,7 +9,7 @@ from qgis.core import (
 )
 
 from ..setup.device_check import device_report
-from .feedback import feedback_hooks, run_core
+from .feedback import errors_reported_once, feedback_hooks, run_core
 from .parameters import add_parameter
 
 
@@ -51,6 +51,7 @@ class CheckDeviceAlgorithm(QgsProcessingAlgorithm):
         for key, _, label in self.NUMBERS:
             self.addOutput(QgsProcessingOutputNumber(key, label))
 
+    @errors_reported_once
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
         timing = self.parameterAsBool(parameters, self.TIMING, context)
         report = run_core(lambda: device_report(feedback_hooks(feedback), timing=timing))

@@ -4,7 +4,6 @@ import math
 
 from qgis.core import (
     QgsFeature,
-    QgsFeatureSink,
     QgsField,
     QgsFields,
     QgsProcessing,
@@ -20,9 +19,11 @@ from qgis.PyQt.QtCore import QVariant
 
 from ..core.errors import Cancelled
 from ..core.evaluation.metric import DEFAULT_CAP_M, DEFAULT_SPACING_M
-from .feedback import check_writable, run_core
+from ..core.io.vectors import estimated_size
+from .feedback import check_writable, errors_reported_once, run_core
 from .geometry import POINT_TYPE, point_geometry, projected_crs_for, source_lines, source_points
 from .parameters import add_parameter
+from .sinks import CheckedSink
 
 FIGURES = (
     ("SCORE", "score", "Score: mean distance, capped (m)"),
@@ -97,6 +98,7 @@ class EvaluateCoastlineAlgorithm(QgsProcessingAlgorithm):
         for key, _attribute, description in FIGURES:
             self.addOutput(QgsProcessingOutputNumber(key, description))
 
+    @errors_reported_once
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
         from ..core.evaluation.metric import evaluate, sample_along
         from ..core.evaluation.report import write_evaluation_report
@@ -153,14 +155,13 @@ class EvaluateCoastlineAlgorithm(QgsProcessingAlgorithm):
         for name, kind in (("point_id", QVariant.Int), ("distance_m", QVariant.Double), ("capped_m", QVariant.Double),
                            ("missed", QVariant.Int)):
             fields.append(QgsField(name, kind))
-        sink, dest_id = self.parameterAsSink(parameters, self.OUTPUT_POINTS, context, fields, POINT_TYPE, crs)
-        if sink is None:
-            raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT_POINTS))
+        sink = CheckedSink(self, parameters, self.OUTPUT_POINTS, context, fields, POINT_TYPE, crs,
+                           estimated_size(len(points), len(points)), "the evaluation points")
         for index, ((x, y), distance) in enumerate(zip(points, distances)):
             feature = QgsFeature(fields)
             feature.setGeometry(point_geometry(x, y))
             finite = math.isfinite(distance)
             feature.setAttributes([index, float(distance) if finite else None, float(min(distance, cap)),
                                    int(not distance <= cap)])
-            sink.addFeature(feature, QgsFeatureSink.Flag.FastInsert)
-        return dest_id
+            sink.add(feature)
+        return sink.close()

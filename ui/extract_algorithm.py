@@ -3,7 +3,6 @@
 from qgis.core import (
     QgsCoordinateReferenceSystem,
     QgsFeature,
-    QgsFeatureSink,
     QgsField,
     QgsFields,
     QgsProcessing,
@@ -22,12 +21,14 @@ from qgis.core import (
 from qgis.PyQt.QtCore import QVariant
 
 from ..core.config import DEFAULT_METHOD, ExtractConfig
+from ..core.io.vectors import estimated_size
 from ..core.methods import registry
 from ..core.pipeline.options import OPTIONS, config_with
-from .feedback import check_writable, feedback_hooks, run_core
+from .feedback import check_writable, errors_reported_once, feedback_hooks, run_core
 from .geometry import LINE_TYPE, line_geometry, source_lines
 from .options import add_options, option_values
 from .parameters import add_parameter
+from .sinks import CheckedSink
 
 FIELD_TYPES = {"str": QVariant.String, "real": QVariant.Double, "int": QVariant.LongLong}  # LINE_FIELDS' kinds
 
@@ -141,6 +142,7 @@ class ExtractCoastlineAlgorithm(QgsProcessingAlgorithm):
         self.addOutput(QgsProcessingOutputNumber("LINE_COUNT", "Number of lines"))
         self.addOutput(QgsProcessingOutputNumber("LENGTH_KM", "Total length (km)"))
 
+    @errors_reported_once
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
         from ..core.pipeline.extract import extract, line_fields, line_values
 
@@ -164,16 +166,14 @@ class ExtractCoastlineAlgorithm(QgsProcessingAlgorithm):
         for name, kind in schema:
             fields.append(QgsField(name, FIELD_TYPES[kind]))
         crs = QgsCoordinateReferenceSystem.fromWkt(result.scene.crs_wkt)
-        sink, dest_id = self.parameterAsSink(parameters, self.OUTPUT, context, fields, LINE_TYPE, crs)
-        if sink is None:
-            raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT))
+        size = estimated_size(sum(len(line.coords) for line in result.lines), len(result.lines))
+        sink = CheckedSink(self, parameters, self.OUTPUT, context, fields, LINE_TYPE, crs, size, "the coastline")
         for line in result.lines:
             feature = QgsFeature(fields)
             feature.setGeometry(line_geometry(line.coords))
             feature.setAttributes(line_values(line.attributes, schema))
-            if not sink.addFeature(feature, QgsFeatureSink.Flag.FastInsert):
-                raise QgsProcessingException(f"Could not write to the output: {sink.lastError()}")
-        outputs = {self.OUTPUT: dest_id, "LINE_COUNT": len(result.lines),
+            sink.add(feature)
+        outputs = {self.OUTPUT: sink.close(), "LINE_COUNT": len(result.lines),
                    "LENGTH_KM": sum(line.length_m for line in result.lines) / 1000}
         if quicklook:
             from ..core.evaluation.report import write_quicklook

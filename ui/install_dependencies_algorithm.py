@@ -15,7 +15,7 @@ from qgis.core import (
 from qgis.PyQt.QtCore import QTimer
 
 from ..setup import dependencies
-from .feedback import feedback_hooks, run_core
+from .feedback import errors_reported_once, feedback_hooks, run_core
 from .parameters import add_parameter
 
 COMPONENT_LABELS = ("Everything: the classical method and the models (torch, segmentation-models-pytorch; 1-5 GB)",
@@ -79,6 +79,7 @@ class InstallDependenciesAlgorithm(QgsProcessingAlgorithm):
         self.addOutput(QgsProcessingOutputString(self.INSTALLED, "Installed packages"))
         self.addOutput(QgsProcessingOutputString(self.TORCH_BUILD, "torch build"))
 
+    @errors_reported_once
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
         component = COMPONENT_VALUES[self.parameterAsEnum(parameters, self.COMPONENTS, context)]
         build = dependencies.BUILDS[self.parameterAsEnum(parameters, self.BUILD, context)]

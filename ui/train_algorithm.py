@@ -20,7 +20,7 @@ from ..core.inference.predict import DEVICES
 from ..models.modelfile import TRANSFORMS
 from ..training.loop import TrainConfig
 from ..training.presets import ARCHITECTURES, ENCODERS, HEAD_CHOICES, PRESET_LABELS, PRESETS
-from .feedback import feedback_hooks, run_core
+from .feedback import errors_reported_once, feedback_hooks, run_core
 from .geometry import check_projected, source_lines, source_polygons
 from .parameters import add_parameter
 
@@ -154,6 +154,7 @@ class TrainModelsAlgorithm(QgsProcessingAlgorithm):
         self.addOutput(QgsProcessingOutputFile("MANIFEST", "Ensemble manifest"))
         self.addOutput(QgsProcessingOutputNumber("BEST_SCORE", "Best validation score (m)"))
 
+    @errors_reported_once
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
         from ..training.loop import TrainSource, train
 

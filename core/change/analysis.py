@@ -17,13 +17,15 @@ from .dates import decimal_year
 from .intersections import crossings
 from .statistics import ChangeStats, change_statistics
 from .tide import TideSettings, level_at, tide_correction
-from .transects import Baseline, Transect, automatic_baselines, cast_transects
+from .transects import Baseline, Transect, automatic_baselines, cast_transects, extent_diagonal
 
 # Which side is the sea: from the lines' direction, or from where the baseline lies.
 LAND_LEFT, LAND_RIGHT, BASELINE_ONSHORE, BASELINE_OFFSHORE = SEA_SIDES = (
     "land_left", "land_right", "baseline_onshore", "baseline_offshore")
 # Where a transect crosses one date's lines more than once (DSAS offers seaward-most or landward-most).
 SEAWARD, LANDWARD, MEDIAN = INTERSECTION_RULES = ("seaward", "landward", "median")
+SPARSE_SHARE = 0.5  # fewer transects than this share with two dates: the run warns and says why
+AGAINST_SHARE = 0.25  # more transects than this share with a date's line running against SEA_SIDE: the run warns
 
 
 @dataclass(frozen=True)
@@ -137,6 +139,7 @@ def analyse_change(shorelines: list[Shoreline], config: ChangeConfig, baselines:
         np.array([transect.coords for transect in transects]), lines)
     hooks.progress(50)
     seaward = _seaward_signs(transects, transect_index, cross, config.sea_side, seaward_by_baseline)
+    _check_line_directions(transect_index, line_index, cross, seaward, shorelines, config.sea_side, hooks)
     by_pair = defaultdict(list)
     for crossing, (transect, line) in enumerate(zip(transect_index, line_index)):
         by_pair[transect, shorelines[line].when].append(crossing)
@@ -157,7 +160,7 @@ def analyse_change(shorelines: list[Shoreline], config: ChangeConfig, baselines:
         results.append(TransectResult(transect, seaward[index], stats,
                                       sum(1 for item in series if item.n_crossings > 1)))
         measurements += series
-    _summarise(results, config, hooks)
+    _summarise(results, shorelines, lines, config, hooks)
     hooks.progress(100)
     return ChangeResult(results, measurements, baselines, dates, levels, hooks.notes, hooks.warnings)
 
@@ -242,12 +245,37 @@ def _tide_levels(shorelines: list[Shoreline], tide: TideSettings) -> dict[dateti
     return levels
 
 
-def _summarise(results: list[TransectResult], config: ChangeConfig, hooks: RunHooks) -> None:
+def _check_line_directions(transect_index, line_index, cross, seaward: np.ndarray, shorelines: list[Shoreline],
+                           sea_side: str, hooks: RunHooks) -> None:
+    """Warn where SEA_SIDE reads the sea from the lines' direction but many dates' lines run the other way (lines
+    digitized by hand, as DSAS, QSCAT or CoastSat sets are, run either way)."""
+    if sea_side not in (LAND_LEFT, LAND_RIGHT) or len(cross) == 0:
+        return
+    votes = (np.sign(-cross) if sea_side == LAND_LEFT else np.sign(cross)) * seaward[transect_index]
+    net = defaultdict(float)
+    for transect, line, vote in zip(transect_index, line_index, votes):
+        net[transect, shorelines[line].when] += vote
+    crossed = {transect for transect, _when in net}
+    against = {transect for (transect, _when), total in net.items() if total < 0}
+    if len(against) > AGAINST_SHARE * len(crossed):
+        stated, other = ("left", "right") if sea_side == LAND_LEFT else ("right", "left")
+        hooks.warning(f"On {len(against)} of {len(crossed)} transects a date's lines run with land on their {other}, "
+                      f"against SEA_SIDE (land on the {stated}): the rates' signs may be wrong there. For lines that "
+                      "Extract coastline did not write (DSAS, QSCAT, CoastSat), set SEA_SIDE to where the baseline "
+                      "lies (on land or at sea).")
+
+
+def _summarise(results: list[TransectResult], shorelines: list[Shoreline], lines: list[np.ndarray],
+               config: ChangeConfig, hooks: RunHooks) -> None:
     measured = [result for result in results if result.stats.n_dates >= 2]
     if not measured:
-        raise InputError(f"No transect crosses lines of two dates. Check that LENGTH ({config.length_m:g} m) reaches "
-                         "from the baseline across the lines and that the baseline runs along them.")
+        raise InputError("No transect crosses lines of two dates. " + _sparse_causes(results, shorelines, lines,
+                                                                                     config))
     hooks.note(f"{len(results)} transects, {len(measured)} with two dates or more.")
+    if len(measured) < SPARSE_SHARE * len(results):
+        hooks.warning(f"Only {len(measured)} of {len(results)} transects cross lines of two dates or more; the other "
+                      f"{len(results) - len(measured)} give no rate. " + _sparse_causes(results, shorelines, lines,
+                                                                                        config))
     multiple = sum(1 for result in results if result.multi_dates)
     if multiple:
         hooks.warning(f"{multiple} transect(s) cross a date's lines more than once; the {config.intersection} "
@@ -256,3 +284,63 @@ def _summarise(results: list[TransectResult], config: ChangeConfig, hooks: RunHo
     if rates:
         hooks.note(f"LRR median {np.median(rates):+.2f} m/yr, from {min(rates):+.2f} to {max(rates):+.2f} m/yr "
                    "(positive = seaward).")
+    groups = sorted({result.transect.group for result in results if result.transect.group is not None})
+    for group in groups:
+        members = [result for result in results if result.transect.group == group]
+        rated = [result.stats.lrr_m_yr for result in members if result.stats.lrr_m_yr is not None]
+        median = f", LRR median {np.median(rated):+.2f} m/yr" if rated else ""
+        hooks.note(f"Group {group}: {len(members)} transects, "
+                   f"{sum(1 for result in members if result.stats.n_dates >= 2)} with two dates or more{median}.")
+
+
+def _sparse_causes(results: list[TransectResult], shorelines: list[Shoreline], lines: list[np.ndarray],
+                  config: ChangeConfig) -> str:
+    """Why transects cross fewer than two dates, from probes as long as the whole scene cast from each such
+    transect's origin, ahead and behind: too short, lines behind the baseline, one date only, or no line at all."""
+    sparse = [result.transect for result in results if result.stats.n_dates < 2]
+    origins = np.array([transect.origin for transect in sparse])
+    directions = np.array([transect.direction for transect in sparse])
+    lengths = np.array([transect.length_m for transect in sparse])
+    reach = extent_diagonal([origins, *lines]) + lengths.max()
+    need_ahead, dates_ahead = _second_date_distance(origins, directions, reach, shorelines, lines)
+    need_behind, dates_behind = _second_date_distance(origins, -directions, reach, shorelines, lines)
+    too_short = np.isfinite(need_ahead)
+    behind = ~too_short & np.isfinite(need_behind)
+    one_date = ~too_short & ~behind & (np.maximum(dates_ahead, dates_behind) == 1)
+    no_line = (dates_ahead == 0) & (dates_behind == 0)
+    causes = []
+    if too_short.any():
+        needed = float(np.percentile(need_ahead[too_short], 90))
+        suggestion = 10.0 * np.ceil(1.1 * needed / 10.0)
+        reaching = (f"LENGTH ({config.length_m:g} m); set it" if np.allclose(lengths, config.length_m)
+                    else "LENGTH or their baseline's DSAS_search; set them")
+        causes.append(f"{too_short.sum()} are too short: they would cross a second date's lines up to {needed:.0f} m "
+                      f"from the baseline (90th percentile), beyond {reaching} to at least {suggestion:g} m")
+    if behind.any():
+        causes.append(f"{behind.sum()} have the lines behind the baseline (the transects point away from them): the "
+                      "baseline crosses the lines there; move it to one side of every line")
+    if one_date.any():
+        causes.append(f"{one_date.sum()} reach one date's lines only: the dates cover different stretches of the "
+                      "coast, or the baseline runs beyond the lines")
+    if no_line.any():
+        causes.append(f"{no_line.sum()} cross no line at any length: the baseline does not run along the lines "
+                      "there (check that both cover the same coast)")
+    return "Likely causes: " + "; ".join(causes) + "."
+
+
+def _second_date_distance(origins: np.ndarray, directions: np.ndarray, reach: float, shorelines: list[Shoreline],
+                          lines: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Per probe from `origins` along `directions`: the distance to the second nearest date's line (inf where
+    fewer than two dates cross) and how many dates cross."""
+    probe, line, _points, distances, _cross = crossings(np.stack([origins, origins + reach * directions], axis=1),
+                                                        lines)
+    nearest = {}
+    for index, line_number, distance in zip(probe, line, distances):
+        key = (index, shorelines[line_number].when)
+        nearest[key] = min(nearest.get(key, np.inf), distance)
+    by_probe = defaultdict(list)
+    for (index, _when), distance in nearest.items():
+        by_probe[index].append(distance)
+    second = np.array([sorted(by_probe[index])[1] if len(by_probe[index]) >= 2 else np.inf
+                       for index in range(len(origins))])
+    return second, np.array([len(by_probe[index]) for index in range(len(origins))])

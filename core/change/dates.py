@@ -16,14 +16,19 @@ ALOS2 = re.compile(r"ALOS2\d{9}-(\d{6})")
 # A plain date or date-time somewhere in a name: 2021-03-04, 2021_03_04, 20210304, 20210304T052345.
 ISO_IN_NAME = re.compile(r"(?<!\d)(\d{4})[-_]?(\d{2})[-_]?(\d{2})(?:[T_ ]?(\d{2})(\d{2})(\d{2}))?(?!\d)")
 
+# DSAS and QSCAT store a shoreline's date as text in DSAS_date, month first (DSAS user guide), sometimes with a time.
+DSAS_DATE_FIELD = "DSAS_date"
+DSAS_DATE_FORMATS = ("%m/%d/%Y", "%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %I:%M %p", "%m/%d/%Y %I:%M:%S %p")
+
 PATTERN_CODES = {"%Y": r"\d{4}", "%y": r"\d{2}", "%m": r"\d{2}", "%d": r"\d{2}", "%H": r"\d{2}", "%M": r"\d{2}",
                  "%S": r"\d{2}", "%j": r"\d{3}", "%%": "%"}
 
 
-def parse_date(value) -> datetime | None:
+def parse_date(value, formats: tuple[str, ...] = ()) -> datetime | None:
     """A field value as a datetime: date/datetime objects, ISO text ('2021-03-04', '2021-03-04T05:23:45Z'),
-    GDAL/TIFF text ('2021:03:04 05:23:45') or compact text ('20210304'). None for empty values; InputError for
-    text that is no date (day/month orders are ambiguous and refused)."""
+    GDAL/TIFF text ('2021:03:04 05:23:45') or compact text ('20210304'); text in one of `formats` (strptime, e.g.
+    DSAS_DATE_FORMATS or the user's DATE_FORMAT) first. None for empty values; InputError for text that is no date
+    (without a stated format, day/month orders are ambiguous and refused)."""
     if value is None:
         return None
     if isinstance(value, datetime):
@@ -33,6 +38,23 @@ def parse_date(value) -> datetime | None:
     text = str(value).strip()
     if not text or text.upper() in ("NULL", "NONE", "NAN"):
         return None
+    for stated in formats:
+        try:
+            return datetime.strptime(text, stated)
+        except ValueError:
+            continue
+    found = _iso_date(text)
+    if found is not None:
+        return found
+    if formats:
+        with_time = " (with or without a time)" if len(formats) > 1 else ""
+        raise InputError(f"'{text}' does not match the date format {formats[0]}{with_time}, nor ISO (2021-03-04). "
+                         "Correct the value, or set DATE_FORMAT to the format the field uses (e.g. %d.%m.%Y).")
+    raise InputError(f"'{text}' is not a date this plugin reads. Use ISO dates such as 2021-03-04 or "
+                     "2021-03-04T05:23:45 (day/month orders like 04/03/2021 are ambiguous).")
+
+
+def _iso_date(text: str) -> datetime | None:
     candidate = text.replace("Z", "").replace("/", "-")
     candidate = re.sub(r"^(\d{4}):(\d{2}):(\d{2})", r"\1-\2-\3", candidate)  # TIFFTAG_DATETIME
     candidate = re.sub(r"[+-]\d{2}:?\d{2}$", "", candidate) if "T" in candidate or " " in candidate else candidate
@@ -42,8 +64,7 @@ def parse_date(value) -> datetime | None:
             return parse(candidate).replace(tzinfo=None)
         except ValueError:
             continue
-    raise InputError(f"'{text}' is not a date this plugin reads. Use ISO dates such as 2021-03-04 or "
-                     "2021-03-04T05:23:45 (day/month orders like 04/03/2021 are ambiguous).")
+    return None
 
 
 def pattern_regex(pattern: str) -> re.Pattern:
@@ -77,9 +98,11 @@ def date_from_name(name: str, pattern: str | None = None) -> datetime | None:
     return None
 
 
-def resolve_date(value, names: tuple[str, ...] = (), pattern: str | None = None) -> datetime | None:
-    """The date of one line: its date field's value, else the first of `names` (scene, layer, file) that holds one."""
-    parsed = parse_date(value)
+def resolve_date(value, names: tuple[str, ...] = (), pattern: str | None = None,
+                 formats: tuple[str, ...] = ()) -> datetime | None:
+    """The date of one line: its date field's value (text in `formats` first), else the first of `names` (scene,
+    layer, file) that holds one."""
+    parsed = parse_date(value, formats)
     if parsed is not None:
         return parsed
     for name in names:

@@ -11,6 +11,7 @@ import numpy as np
 from ..errors import InputError
 from ..io.plots import atomic_write, new_figure, png_bytes
 from .analysis import ChangeResult, Shoreline, TransectResult
+from .statistics import ChangeStats
 
 MAX_SERIES = 4
 
@@ -117,6 +118,12 @@ def summary_rows(result: ChangeResult) -> list[tuple[str, str]]:
                          f"{np.median(values):+.2f} ({min(values):+.2f} to {max(values):+.2f}) {unit}"))
     multiple = sum(1 for item in result.transects if item.multi_dates)
     rows.append(("Transects crossing a date's lines more than once", str(multiple)))
+    for group in sorted({item.transect.group for item in result.transects if item.transect.group is not None}):
+        members = [item for item in result.transects if item.transect.group == group]
+        rates = [item.stats.lrr_m_yr for item in members if item.stats.lrr_m_yr is not None]
+        rows.append((f"Group {group}: transects (with two dates or more), LRR median",
+                     f"{len(members)} ({sum(1 for item in members if item.stats.n_dates >= 2)})"
+                     + (f", {np.median(rates):+.2f} m/yr" if rates else "")))
     return rows
 
 
@@ -152,8 +159,7 @@ def write_change_report(path: str | os.PathLike, result: ChangeResult, shoreline
                        for row in rows)
         return f"<table>{head}{body}</table>"
 
-    columns = ("transect_id", "n_dates", "sce_m", "nsm_m", "epr_m_yr", "epr_unc_m_yr", "lrr_m_yr", "lrr_r2",
-               "lrr_se", "lrr_ci95", "wlr_m_yr")
+    columns = ("transect_id", *ChangeStats.__dataclass_fields__)
     chosen_rows = [[item.transect.transect_id] + [_format(value) for value in list(item.stats.as_dict().values())]
                    for item in chosen]
     sections = [f"<h2>Summary</h2>{table(summary_rows(result))}",

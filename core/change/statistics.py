@@ -28,13 +28,16 @@ class ChangeStats:
     lrr_se: float | None = None  # standard error of the estimate, metres (DSAS LSE)
     lrr_ci95: float | None = None  # half-width of the 95 % confidence interval of the slope (DSAS LCI)
     wlr_m_yr: float | None = None  # weighted least squares slope, weights 1 / uncertainty^2
+    wlr_r2: float | None = None  # its weighted coefficient of determination (DSAS WR2)
+    wlr_se: float | None = None  # weighted standard error of the estimate, sqrt(sum w r^2 / (n - 2)) (DSAS WSE)
+    wlr_ci95: float | None = None  # half-width of the 95 % confidence interval of the weighted slope (DSAS WCI)
 
     def as_dict(self) -> dict:
         return asdict(self)
 
 
 def change_statistics(years, positions, uncertainties) -> ChangeStats:
-    """SCE, NSM, EPR with its uncertainty, LRR with R^2, standard error and 95 % CI, and WLR.
+    """SCE, NSM, EPR with its uncertainty, LRR and WLR, each with R^2, standard error and 95 % CI.
 
     `years`: one per date (any order, distinct); `positions`: metres, positive seaward; `uncertainties`:
     metres, positive. Fewer than two dates give only n_dates; LRR and WLR need three.
@@ -52,29 +55,36 @@ def change_statistics(years, positions, uncertainties) -> ChangeStats:
                "epr_unc_m_yr": float(np.hypot(uncertainties[0], uncertainties[-1]) / span)}
     if count >= MIN_DATES_REGRESSION:
         figures.update(linear_regression(years, positions))
-        figures["wlr_m_yr"] = weighted_slope(years, positions, 1.0 / uncertainties**2)
+        figures.update(weighted_regression(years, positions, 1.0 / uncertainties**2))
     return ChangeStats(count, **figures)
 
 
 def linear_regression(years: np.ndarray, positions: np.ndarray, confidence: float = 0.95) -> dict:
     """LRR (slope), R^2, standard error of the estimate and the slope's confidence half-width (t, n - 2 dof)."""
+    slope, r2, se_estimate, ci = _regression(years, positions, np.ones_like(years), confidence)
+    return {"lrr_m_yr": slope, "lrr_r2": r2, "lrr_se": se_estimate, "lrr_ci95": ci}
+
+
+def weighted_regression(years: np.ndarray, positions: np.ndarray, weights: np.ndarray,
+                        confidence: float = 0.95) -> dict:
+    """WLR and its WR2, WSE and WCI as DSAS defines them: the same sums as LRR with each date weighted."""
+    slope, r2, se_estimate, ci = _regression(years, positions, weights, confidence)
+    return {"wlr_m_yr": slope, "wlr_r2": r2, "wlr_se": se_estimate, "wlr_ci95": ci}
+
+
+def _regression(years, positions, weights, confidence):
+    """Weighted least squares line: slope, R^2 (None where all positions are equal), standard error of the
+    estimate sqrt(sum w r^2 / (n - 2)) and the slope's confidence half-width t * se / sqrt(sum w (year - mean)^2)."""
     count = len(years)
-    centred = years - years.mean()
-    sxx = float(centred @ centred)
-    slope = float(centred @ (positions - positions.mean()) / sxx)
-    residuals = positions - (positions.mean() + slope * centred)
-    ss_residual = float(residuals @ residuals)
-    ss_total = float(((positions - positions.mean()) ** 2).sum())
-    r2 = 1.0 - ss_residual / ss_total if ss_total > 0 else None  # all positions equal: R^2 is undefined
-    se_estimate = np.sqrt(ss_residual / (count - 2))
-    t_value = scipy_stats.t.ppf(0.5 + confidence / 2, count - 2)
-    return {"lrr_m_yr": slope, "lrr_r2": r2, "lrr_se": float(se_estimate),
-            "lrr_ci95": float(t_value * se_estimate / np.sqrt(sxx))}
-
-
-def weighted_slope(years: np.ndarray, positions: np.ndarray, weights: np.ndarray) -> float:
-    """Slope of the weighted least squares line (DSAS WLR)."""
     mean_year = float(weights @ years / weights.sum())
     mean_position = float(weights @ positions / weights.sum())
     centred = years - mean_year
-    return float((weights * centred) @ (positions - mean_position) / ((weights * centred) @ centred))
+    sxx = float((weights * centred) @ centred)
+    slope = float((weights * centred) @ (positions - mean_position) / sxx)
+    residuals = positions - (mean_position + slope * centred)
+    ss_residual = float((weights * residuals) @ residuals)
+    ss_total = float((weights * (positions - mean_position)) @ (positions - mean_position))
+    r2 = 1.0 - ss_residual / ss_total if ss_total > 0 else None
+    se_estimate = float(np.sqrt(ss_residual / (count - 2)))
+    t_value = scipy_stats.t.ppf(0.5 + confidence / 2, count - 2)
+    return slope, r2, se_estimate, float(t_value * se_estimate / np.sqrt(sxx))

@@ -21,6 +21,8 @@ class Baseline:
     coords: np.ndarray  # (N, 2) map coordinates
     baseline_id: int = 0
     slope: float | None = None  # beach slope for the tide correction of its transects; None: the default
+    group: int | None = None  # DSAS_group: carried to its transects, and the log sums up per group
+    search_m: float | None = None  # DSAS_search: how far its transects reach; None: the run's length
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,7 @@ class Transect:
     direction: np.ndarray  # (2,) unit vector away from the baseline, towards the shorelines
     length_m: float
     slope: float | None = None
+    group: int | None = None
 
     @property
     def coords(self) -> np.ndarray:
@@ -67,23 +70,35 @@ def stations(coords: np.ndarray, spacing: float) -> tuple[np.ndarray, np.ndarray
 
 
 def shorelines_side(points: np.ndarray, normals: np.ndarray, length: float, lines: list[np.ndarray]) -> int:
-    """+1 when most crossings of the lines lie on the left of the baseline (along `normals`), else -1."""
-    probes = np.stack([points - length * normals, points + length * normals], axis=1)
-    _probe, _line, _points, distances, _cross = crossings(probes, lines)
-    return 1 if np.count_nonzero(distances > length) >= np.count_nonzero(distances < length) else -1
+    """+1 when most crossings of the lines within `length` lie on the left of the baseline (along `normals`), else
+    -1; where none is that near, the side where most lines lie farther away (transects too short to reach them
+    still point towards them, so the run can tell that they are too short)."""
+    for reach in (length, length + extent_diagonal([points, *lines])):
+        probes = np.stack([points - reach * normals, points + reach * normals], axis=1)
+        _probe, _line, _points, distances, _cross = crossings(probes, lines)
+        if len(distances):
+            break
+    return 1 if np.count_nonzero(distances > reach) >= np.count_nonzero(distances < reach) else -1
+
+
+def extent_diagonal(coordinates: list[np.ndarray]) -> float:
+    """The diagonal of the bounding box of (N, 2) coordinate arrays: farther than any two of the points lie apart."""
+    every_point = np.vstack(coordinates)
+    return float(np.hypot(*(every_point.max(axis=0) - every_point.min(axis=0))))
 
 
 def cast_transects(baseline: Baseline, spacing: float, length: float, lines: list[np.ndarray],
                    first_id: int = 0, side: int | None = None) -> list[Transect]:
-    """Transects every `spacing` metres along the baseline, `length` metres long, on the side (+1 left, -1 right)
-    given, or else on the side where most of the lines cross."""
+    """Transects every `spacing` metres along the baseline, `length` metres long (the baseline's own search distance
+    where it has one), on the side (+1 left, -1 right) given, or else on the side where most of the lines cross."""
     points, normals = stations(baseline.coords, spacing)
     if len(points) == 0:
         return []
+    length = baseline.search_m or length
     if side is None:
         side = shorelines_side(points, normals, length, lines)
-    return [Transect(first_id + index, baseline.baseline_id, point, side * normal, length, baseline.slope)
-            for index, (point, normal) in enumerate(zip(points, normals))]
+    return [Transect(first_id + index, baseline.baseline_id, point, side * normal, length, baseline.slope,
+                     baseline.group) for index, (point, normal) in enumerate(zip(points, normals))]
 
 
 def automatic_baselines(reference_lines: list[np.ndarray], other_dates: list[list[np.ndarray]], spacing: float,

@@ -45,7 +45,7 @@ def write_quicklook(path: str | os.PathLike, image: np.ndarray, geotransform: tu
     axes.set_ylabel("y (m)")
     axes.ticklabel_format(useOffset=False, style="plain")
     figure.tight_layout()
-    return atomic_write(Path(path), png_bytes(figure))
+    return atomic_write(Path(path), png_bytes(figure), "the quicklook")
 
 
 def _report_figure(score: Score, points: np.ndarray, distances: np.ndarray, predicted: list[np.ndarray],
@@ -90,7 +90,7 @@ def write_evaluation_report(path: str | os.PathLike, score: Score, points: np.nd
         raise ValueError(f"Report '{path.name}': the supported suffixes are .png, .html and .htm.")
     picture = png_bytes(_report_figure(score, points, distances, predicted, reference, title))
     if suffix == ".png":
-        return atomic_write(path, picture)
+        return atomic_write(path, picture, "the report")
     rows = "".join(f"<tr><th>{html.escape(label)}</th><td>{html.escape(value)}</td></tr>"
                    for label, value in _figures(score))
     page = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title or 'Coastline evaluation')}"
@@ -98,4 +98,4 @@ def write_evaluation_report(path: str | os.PathLike, score: Score, points: np.nd
             f"</style></head><body><h1>{html.escape(title or 'Coastline evaluation')}</h1><table>{rows}</table>"
             f"<p><img alt='evaluation map and histogram' style='max-width:100%' "
             f"src='data:image/png;base64,{base64.b64encode(picture).decode()}'></p></body></html>")
-    return atomic_write(path, page.encode())
+    return atomic_write(path, page.encode(), "the report")

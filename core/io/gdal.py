@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from contextlib import contextmanager
 
 from ..errors import InputError
@@ -30,3 +31,16 @@ def open_dataset(path: str):
         yield dataset
     finally:
         dataset = None  # closes the file now rather than at garbage collection
+
+
+@contextmanager
+def closing_errors():
+    """The errors GDAL raises while a dataset is closed (its last reference dropped) in this block, collected into
+    the list it yields: raised from the destructor, Python could otherwise only print them."""
+    errors = []
+    hook = sys.unraisablehook
+    sys.unraisablehook = lambda unraisable: errors.append(unraisable.exc_value)
+    try:
+        yield errors
+    finally:
+        sys.unraisablehook = hook

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
+
+from .writing import write_bytes
 
 
 def new_figure(width_in: float, height_in: float):
@@ -16,11 +17,9 @@ def new_figure(width_in: float, height_in: float):
     return Figure(figsize=(width_in, height_in), dpi=100)
 
 
-def atomic_write(path: Path, data: bytes) -> Path:
-    temporary = path.with_name(f".{path.name}.partial")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)
-    return path
+def atomic_write(path: Path, data: bytes, what: str = "") -> Path:
+    """The file whole or not at all; a failed write raises OutputError saying why (see io/writing.py)."""
+    return write_bytes(path, data, what)
 
 
 def png_bytes(figure) -> bytes:

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import InputError, OutputError
+from .gdal import closing_errors
+from .writing import check_free_space, output_error
 
 LINE, POINT = "line", "point"
 
@@ -24,6 +26,16 @@ SINGLE_LAYER_DRIVERS = ("ESRI Shapefile", "GeoJSON")
 
 
 SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx")  # an old one left would not match
+
+# What a vector file takes on disk, about: an empty GeoPackage is about 100 KB; a vertex 16 bytes plus indexes.
+FILE_BASE_BYTES = 128 * 1024
+VERTEX_BYTES = 24
+FEATURE_BYTES = 256
+
+
+def estimated_size(vertex_count: int, feature_count: int) -> int:
+    """Bytes a vector file of this many vertices and features needs while it is written (its journal included)."""
+    return FILE_BASE_BYTES + VERTEX_BYTES * vertex_count + FEATURE_BYTES * feature_count
 
 
 @dataclass
@@ -48,7 +60,7 @@ def write_layers(path: str | os.PathLike, layers: Sequence[Layer], crs_wkt: str)
 
     The format follows the extension: GeoPackage (.gpkg, several layers), Shapefile (.shp) or GeoJSON (.geojson,
     .json), one layer each. The files appear only when complete: they are written in a temporary folder beside
-    the output, then moved into place. Raises OutputError with what went wrong.
+    the output, then moved into place; the disk's free space is checked first. Raises OutputError saying why.
     """
     path = os.path.abspath(os.fspath(path))
     folder, name = os.path.split(path)
@@ -61,6 +73,9 @@ def write_layers(path: str | os.PathLike, layers: Sequence[Layer], crs_wkt: str)
     if driver_name == "GeoJSON" and crs_wkt and not _has_epsg(crs_wkt):
         raise OutputError(f"Cannot write '{path}': GeoJSON names its CRS by an EPSG code, and this CRS has none (its "
                           "readers would take the lines for EPSG:4326). Write a .gpkg, or choose an EPSG OUTPUT_CRS.")
+    features = [feature for layer in layers for feature in layer.features]
+    check_free_space(path, estimated_size(sum(np.size(feature.coords) // 2 for feature in features), len(features)),
+                     "the lines")
     temporary = None
     moved = []
     try:
@@ -79,8 +94,7 @@ def write_layers(path: str | os.PathLike, layers: Sequence[Layer], crs_wkt: str)
         for part in moved:  # a file set half moved would not open: take back what was moved
             if os.path.exists(part):
                 os.remove(part)
-        raise OutputError(f"Cannot write '{path}': {error}. Check that the folder exists and is writable, and "
-                          "that the file is not open in another program.") from None
+        raise output_error(path, error, "the lines") from None
     finally:
         if temporary is not None:
             shutil.rmtree(temporary, ignore_errors=True)
@@ -101,7 +115,10 @@ def _write_ogr(path: str, driver_name: str, layers: Sequence[Layer], crs_wkt: st
             _write_layer(dataset, layer, srs)
     except RuntimeError as error:
         failure = str(error)  # not the error itself: its traceback holds the layer, which holds the file open
-    dataset = None  # closes (and flushes) the file, before the caller removes a failed one
+    with closing_errors() as errors:  # closes (and flushes) the file, before the caller removes a failed one
+        dataset = None
+    if failure is None and errors:
+        failure = str(errors[0])
     if failure is not None:
         raise RuntimeError(failure)
 

@@ -24,6 +24,9 @@ from ..config import ExtractConfig
 from ..errors import Cancelled, CoastlineError, InputError, OutputError
 from ..hooks import RunHooks, as_hooks
 from ..inference.loading import load_predictor, resolve_models
+from ..io.gdal import closing_errors
+from ..io.vectors import estimated_size
+from ..io.writing import check_free_space, output_error, remove_quietly
 from ..methods import registry
 from .extract import extract, line_fields, line_values
 
@@ -246,16 +249,23 @@ class BatchWriter:
         from osgeo import ogr
 
         ogr.UseExceptions()
+        existed = os.path.exists(self.path)
+        failure = None
         try:
-            if os.path.exists(self.path):
+            if existed:
                 self.dataset = ogr.Open(self.path, update=1)
             else:
                 self.dataset = ogr.GetDriverByName("GPKG").CreateDataSource(self.path)
             if self.dataset.GetLayerByName(STATUS_LAYER) is None:
                 _create_layer(self.dataset, STATUS_LAYER, None, ogr.wkbNone, STATUS_FIELDS)
         except RuntimeError as error:
-            raise OutputError(f"Cannot write '{self.path}': {error}. Check the folder exists and is writable and "
-                              "that no other program holds the file.") from None
+            failure = str(error)  # not the error itself: its traceback holds the file open
+        if failure is not None:
+            self.close()
+            if not existed:  # a GeoPackage made only in part would not open: remove it, and SQLite's journal
+                for made in (self.path, self.path + "-journal", self.path + "-wal", self.path + "-shm"):
+                    remove_quietly(made)
+            raise output_error(self.path, failure, "the batch output")
 
     def _lines_layer(self, crs_wkt: str, fields):
         """The lines layer, made on the first lines; a field a later scene brings (a method's own) is added."""
@@ -282,6 +292,13 @@ class BatchWriter:
         """The scene's lines and status row, in one transaction (a previous row of the same source is replaced)."""
         from osgeo import ogr
 
+        resume = ("The scenes done before it are kept: run again with the same output to finish the others, once "
+                  "the cause is fixed.")
+        try:
+            check_free_space(self.path, estimated_size(sum(len(coords) for coords, _ in outcome.lines),
+                                                       len(outcome.lines) + 1), f"scene '{outcome.scene}' to")
+        except OutputError as error:
+            raise OutputError(f"{error} {resume}") from None
         if self.dataset is None:
             self._open()
         try:
@@ -315,12 +332,14 @@ class BatchWriter:
                 raise
             self.dataset.CommitTransaction()
         except RuntimeError as error:
-            raise OutputError(f"Cannot write scene '{outcome.scene}' to '{self.path}': {error}. The scenes done "
-                              "before it are kept; free disk space or close programs holding the file, then rerun "
-                              "to finish.") from None
+            failure = str(error)  # not the error itself: its traceback holds the file open
+        else:
+            return
+        raise OutputError(f"{output_error(self.path, failure, f'scene {outcome.scene!r} to')} {resume}")
 
     def close(self) -> None:
-        self.dataset = None  # closes and flushes the file
+        with closing_errors():  # every scene was committed on its own; a failure to close loses none of them
+            self.dataset = None
 
 
 def _srs(crs_wkt: str):
@@ -405,6 +424,7 @@ def run_batch(sources: Sequence[str], output: str | os.PathLike, config: BatchCo
     if not todo:
         hooks.progress(100)
         return result
+    check_free_space(writer.path, estimated_size(0, 0), "the batch output")  # before the first scene's work
     progress = Progress(len(todo), hooks)
 
     def record(outcome: SceneOutcome) -> None:

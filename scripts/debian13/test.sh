@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make test-debian13: run `make install` and the tests on Debian 13 (trixie: QGIS 3.40, Python 3.13, numpy 2,
-# GDAL 3.10) in a chroot, as a user of that release would. Needs root, debootstrap and Debian's package registry.
+# GDAL 3.10) in a chroot, as a user of that release would. Needs root and Debian's package registry (debootstrap is
+# installed from it when missing).
 #
 # Cache (git-ignored, DEBIAN13_CACHE, default .debian13/ in the checkout): rootfs/ is built with debootstrap only when
 # missing (with Debian's QGIS and apt's downloads once `make install` has run in it); the checkout is copied to
@@ -20,7 +21,13 @@ SRC=/src/sar_coastline
 KEEP=(.venv .stamps .pkg .qgis-profile)
 
 [ "$(id -u)" -eq 0 ] || { echo "make test-debian13 needs root (debootstrap, mount, chroot): run it with sudo" >&2; exit 1; }
-command -v debootstrap >/dev/null || { echo "debootstrap is missing: apt-get install debootstrap" >&2; exit 1; }
+if ! command -v debootstrap >/dev/null; then
+  # Installed as `make install` installs QGIS: from Debian's own registry (Debian and Ubuntu ship it).
+  command -v apt-get >/dev/null \
+    || { echo "debootstrap is missing and there is no apt-get to install it: install debootstrap" >&2; exit 1; }
+  echo "Installing debootstrap"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap
+fi
 git -C "$ROOT" rev-parse --git-dir >/dev/null 2>&1 \
   || { echo "make test-debian13 copies the files git sees: run it in a git checkout" >&2; exit 1; }
 

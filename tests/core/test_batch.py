@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 import pytest
+from fulldisk import fill, resize, small_disk
 from osgeo import ogr
 
 from sar_coastline.core.config import ExtractConfig
@@ -142,6 +143,42 @@ def test_a_scene_committed_survives_a_crash_of_the_batch(scenes, tmp_path, monke
     assert list(status) == [sorted(truths)[0]]
     assert {scene for scene, *_rest in lines} == {sorted(truths)[0]}  # its lines and no line of the crashed scene
     assert len(lines) == status[sorted(truths)[0]]["line_count"] > 0
+
+
+def test_a_disk_full_before_the_first_scene_stops_at_once_and_leaves_no_file(scenes, tmp_path, monkeypatch):
+    folder, truths = scenes
+    monkeypatch.setattr(batch, "run_scene", lambda *args, **kwargs: pytest.fail("no scene runs on a full disk"))
+    with small_disk(tmp_path / "disk", 64) as disk:
+        fill(disk)
+        with pytest.raises(OutputError, match="Free disk space"):
+            run_batch([str(folder / f"{name}.tif") for name in sorted(truths)], disk / "b.gpkg", SEQUENTIAL)
+        assert os.listdir(disk) == ["filler"]
+
+
+def test_a_disk_that_fills_up_keeps_the_scenes_done_and_a_rerun_with_room_finishes_them(scenes, tmp_path,
+                                                                                        monkeypatch):
+    """The second scene's transaction meets the full disk (the space check let through, as when another program
+    fills the disk at that moment): SQLite rolls it back, the first scene stays, and after space is freed the
+    rerun gives the lines of an uninterrupted run."""
+    folder, truths = scenes
+    sources = [str(folder / f"{name}.tif") for name in sorted(truths)]
+    uninterrupted = read_gpkg(run_batch(sources, tmp_path / "whole.gpkg", SEQUENTIAL).path)[1]
+    with small_disk(tmp_path / "disk", 2048) as disk:
+        output = disk / "b.gpkg"
+        monkeypatch.setattr(batch, "check_free_space", lambda *args, **kwargs: None)
+        hooks = RunHooks(log=lambda line: fill(disk) if line.startswith("[1/3]") else None)
+        with pytest.raises(OutputError, match=f"scene '{sorted(truths)[1]}' to '{output}': there is no space left "
+                                              "on the disk.*scenes done before it are kept"):
+            run_batch(sources, output, SEQUENTIAL, hooks)
+        assert list(read_gpkg(output)[0]) == [sorted(truths)[0]]
+        os.remove(disk / "filler")
+        resize(disk, 4096)
+        resumed = run_batch(sources, output, SEQUENTIAL)
+        assert resumed.skipped == sources[:1] and len(resumed.done) == 2
+        status, lines = read_gpkg(output)
+    assert sorted(status) == sorted(truths) and {row["status"] for row in status.values()} == {"ok"}
+    assert [(scene, coords.tolist()) for scene, _date, _method, _length, coords in lines] == [
+        (scene, coords.tolist()) for scene, _date, _method, _length, coords in uninterrupted]
 
 
 def test_find_scenes_reads_folders_and_lists_and_refuses_missing_paths(scenes, tmp_path):

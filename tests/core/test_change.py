@@ -8,10 +8,12 @@ import pytest
 
 from sar_coastline.core.change.analysis import ChangeConfig, Shoreline, analyse_change
 from sar_coastline.core.change.dates import date_from_name, decimal_year, parse_date, resolve_date
+from sar_coastline.core.change.report import summary_rows
 from sar_coastline.core.change.statistics import change_statistics
 from sar_coastline.core.change.tide import TideSettings, level_at, read_levels, tide_correction
 from sar_coastline.core.change.transects import Baseline
 from sar_coastline.core.errors import InputError
+from sar_coastline.core.hooks import RunHooks
 
 # A made-up transect: four dates (years 0, 1, 2, 4), positions 0, 2, 3, 9 m, uncertainties 3, 1, 1, 4 m.
 YEARS, POSITIONS, UNCERTAINTIES = [0.0, 1.0, 2.0, 4.0], [0.0, 2.0, 3.0, 9.0], [3.0, 1.0, 1.0, 4.0]
@@ -216,6 +218,9 @@ def test_report_png_and_html(tmp_path):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     page = write_change_report(tmp_path / "change.html", result, lines, (0, 3)).read_text()
     assert "Chosen transects" in page and "data:image/png;base64," in page and "2008-01-01" in page
+    chosen = page.split("<h2>Chosen transects</h2>")[1].split("</table>")[0]
+    header, first_row = chosen.split("</tr>")[:2]
+    assert header.count("<th>") == first_row.count("<td>") == 14 and "<th>wlr_ci95</th>" in header
     with pytest.raises(InputError, match="do not exist"):
         write_change_report(tmp_path / "x.png", result, lines, (99,))
 
@@ -253,3 +258,127 @@ def test_generated_series_extracted_then_analysed_recovers_the_rates(tmp_path):
     true, recovered = np.array(rows).T
     steady = np.abs(true - np.where(true < 0, coast.north_rate, coast.south_rate)) < 0.05
     assert steady.sum() >= 12 and np.median(np.abs(recovered - true)[steady]) < 0.6
+
+
+def test_dsas_dates_month_first_with_or_without_a_time_and_a_stated_format():
+    from sar_coastline.core.change.dates import DSAS_DATE_FORMATS
+
+    assert parse_date("01/01/1977", DSAS_DATE_FORMATS) == datetime(1977, 1, 1)
+    assert parse_date("07/15/1990", DSAS_DATE_FORMATS) == datetime(1990, 7, 15)  # month first: 15 is the day
+    assert parse_date("3/4/2005 14:30", DSAS_DATE_FORMATS) == datetime(2005, 3, 4, 14, 30)
+    assert parse_date("10/31/2022 02:15:09 PM", DSAS_DATE_FORMATS) == datetime(2022, 10, 31, 14, 15, 9)
+    assert parse_date("2022-10-31", DSAS_DATE_FORMATS) == datetime(2022, 10, 31)  # ISO is never ambiguous
+    with pytest.raises(InputError, match=r"does not match the date format %m/%d/%Y \(with or without a time\)"):
+        parse_date("31/10/2022", DSAS_DATE_FORMATS)
+    assert parse_date("04/03/2021", ("%d/%m/%Y",)) == datetime(2021, 3, 4)  # the user's DATE_FORMAT
+    assert parse_date("04.03.2021 05:06", ("%d.%m.%Y %H:%M",)) == datetime(2021, 3, 4, 5, 6)
+    with pytest.raises(InputError, match="set DATE_FORMAT"):
+        parse_date("2021/31/12", ("%d/%m/%Y",))
+    with pytest.raises(InputError, match=r"is not a date this plugin reads.*ambiguous"):
+        parse_date("01/01/1977")  # no stated format: refused as before
+    # CoastSat writes '%Y-%m-%d %H:%M:%S', CoastSeg ISO with an offset
+    assert parse_date("2019-01-03 10:51:07") == datetime(2019, 1, 3, 10, 51, 7)
+    assert parse_date("2019-01-03T10:51:07+00:00") == datetime(2019, 1, 3, 10, 51, 7)
+    assert resolve_date("06/30/2022", ("coast_20200101",), None, DSAS_DATE_FORMATS) == datetime(2022, 6, 30)
+
+
+def weighted_fit_by_linear_algebra(years, positions, uncertainties, t_value):
+    """WLR, WR2, WSE and WCI from the textbook weighted least squares: rows scaled by sqrt(w), w = 1 / u^2,
+    slope variance s^2 (X'WX)^-1 with s^2 = sum w r^2 / (n - 2)."""
+    years, positions = np.asarray(years, float), np.asarray(positions, float)
+    weights = 1.0 / np.asarray(uncertainties, float) ** 2
+    design = np.column_stack([np.ones_like(years), years])
+    scale = np.sqrt(weights)
+    (intercept, slope), *_ = np.linalg.lstsq(design * scale[:, None], positions * scale, rcond=None)
+    residuals = positions - intercept - slope * years
+    variance = (weights @ residuals**2) / (len(years) - 2)
+    slope_se = np.sqrt(variance * np.linalg.inv(design.T @ (design * weights[:, None]))[1, 1])
+    mean = weights @ positions / weights.sum()
+    r2 = 1 - (weights @ residuals**2) / (weights @ (positions - mean) ** 2)
+    return slope, r2, np.sqrt(variance), t_value * slope_se
+
+
+T_975_2DOF = 4.302652729749464  # Student's t table, 95 % two-sided, 2 degrees of freedom
+
+
+def test_weighted_regression_r2_standard_error_and_confidence_as_dsas_defines_them():
+    stats = change_statistics(YEARS, POSITIONS, UNCERTAINTIES)
+    slope, r2, se, ci = weighted_fit_by_linear_algebra(YEARS, POSITIONS, UNCERTAINTIES, T_975_2DOF)
+    assert stats.wlr_m_yr == pytest.approx(605 / 357) == pytest.approx(slope)
+    assert (stats.wlr_r2, stats.wlr_se, stats.wlr_ci95) == pytest.approx((r2, se, ci))
+    assert stats.wlr_r2 != pytest.approx(stats.lrr_r2)  # the weights matter here
+    # equal uncertainties: the weighted figures scale to the unweighted ones (WSE by 1/u, the rest unchanged)
+    equal = change_statistics(YEARS, POSITIONS, [2.0] * 4)
+    assert (equal.wlr_m_yr, equal.wlr_r2, equal.wlr_ci95) == pytest.approx((equal.lrr_m_yr, equal.lrr_r2,
+                                                                           equal.lrr_ci95))
+    assert equal.wlr_se == pytest.approx(equal.lrr_se / 2.0)
+    two = change_statistics([2000.0, 2004.0], [10.0, 4.0], [3.0, 4.0])
+    assert two.wlr_r2 is None and two.wlr_se is None and two.wlr_ci95 is None
+
+
+def test_dsas_baselines_search_distance_and_group_per_baseline():
+    lines = [straight_coast(y, when) for y, when in zip(SOUTHWARD, DATES)]
+    west = Baseline(np.array([[0.0, 200.0], [500.0, 200.0]]), baseline_id=1, group=7, search_m=260.0)
+    east = Baseline(np.array([[500.0, 200.0], [1000.0, 200.0]]), baseline_id=2, group=8)
+    notes = []
+    result = analyse_change(lines, ChangeConfig(sea_side="baseline_onshore", spacing_m=100, length_m=205),
+                            [west, east], RunHooks(log=notes.append))
+    by_baseline = {1: [], 2: []}
+    for item in result.transects:
+        by_baseline[item.transect.baseline_id].append(item)
+    assert {item.transect.length_m for item in by_baseline[1]} == {260.0}  # DSAS_search reaches every line
+    assert {item.transect.length_m for item in by_baseline[2]} == {205.0}  # LENGTH reaches 2000 and 2002 only
+    assert {item.transect.group for item in by_baseline[1]} == {7}
+    assert {item.transect.group for item in by_baseline[2]} == {8}
+    assert {item.stats.n_dates for item in by_baseline[1]} == {4}
+    assert {item.stats.n_dates for item in by_baseline[2]} == {2}
+    rate = expected_lrr([0, 4, 6, 18])
+    assert f"Group 7: 6 transects, 6 with two dates or more, LRR median {rate:+.2f} m/yr." in notes
+    assert "Group 8: 6 transects, 6 with two dates or more." in notes
+    assert ("Group 8: transects (with two dates or more), LRR median", "6 (6)") in summary_rows(result)
+
+
+def test_a_run_where_most_transects_miss_a_second_date_warns_with_the_count_and_the_cause():
+    lines = [straight_coast(y, when) for y, when in zip(SOUTHWARD, DATES)]
+    baseline = [Baseline(np.array([[0.0, 200.0], [1000.0, 200.0]]))]
+    hooks = RunHooks()
+    result = analyse_change(lines, ChangeConfig(sea_side="baseline_onshore", spacing_m=100, length_m=8), [
+        Baseline(np.array([[0.0, 3.0], [1000.0, 3.0]]))], hooks)  # 8 m from y = 3 reaches 0 and -4 only...
+    assert all(item.stats.n_dates == 2 for item in result.transects) and not hooks.warnings  # ...two dates: no word
+
+    hooks = RunHooks()
+    near_one_end = Shoreline(np.array([[0.0, 195.0], [60.0, 195.0], [80.0, -30.0], [1000.0, -30.0]]),
+                             datetime(2012, 1, 1))
+    far = [Shoreline(np.array([[0.0, 150.0], [1000.0, 150.0]]), datetime(2010, 1, 1)), near_one_end]
+    result = analyse_change(far, ChangeConfig(sea_side="baseline_onshore", spacing_m=100, length_m=60), baseline,
+                            hooks)
+    assert sum(item.stats.n_dates >= 2 for item in result.transects) == 1  # exit 0 ...
+    (warning,) = hooks.warnings  # ... and a word: the count, the cause, the remedy
+    assert warning.startswith("Only 1 of 11 transects cross lines of two dates or more; the other 10 give no rate.")
+    assert "10 are too short" in warning and "up to 230 m from the baseline" in warning
+    assert "beyond LENGTH (60 m); set it to at least 260 m" in warning
+
+    hooks = RunHooks()
+    short_date = Shoreline(np.array([[0.0, -4.0], [150.0, -4.0]]), DATES[1])  # covers 15 % of the coast
+    analyse_change([lines[0], short_date], ChangeConfig(sea_side="baseline_onshore", spacing_m=100), baseline, hooks)
+    assert "9 reach one date's lines only: the dates cover different stretches" in hooks.warnings[0]
+
+    long_baseline = [Baseline(np.array([[-3000.0, 200.0], [1000.0, 200.0]]))]  # runs 3 km beyond the lines
+    hooks = RunHooks()
+    analyse_change(lines, ChangeConfig(sea_side="baseline_onshore", spacing_m=100), long_baseline, hooks)
+    assert "cross no line at any length: the baseline does not run along the lines there" in hooks.warnings[0]
+    with pytest.raises(InputError, match="No transect crosses lines of two dates. Likely causes: 5 are too short"):
+        analyse_change(lines, ChangeConfig(sea_side="baseline_onshore", spacing_m=250, length_m=50), baseline)
+
+
+def test_lines_running_against_the_stated_sea_side_are_warned_about():
+    # DSAS sets are digitized either way: two of four dates run west, i.e. with land on their right
+    lines = [straight_coast(y, when, reverse=index % 2 == 1) for index, (y, when) in enumerate(zip(SOUTHWARD, DATES))]
+    baseline = [Baseline(np.array([[0.0, 200.0], [1000.0, 200.0]]))]
+    hooks = RunHooks()
+    analyse_change(lines, ChangeConfig(sea_side="land_left", spacing_m=100), baseline, hooks)
+    assert any("against SEA_SIDE (land on the left)" in warning and "set SEA_SIDE to where the baseline lies" in
+               warning for warning in hooks.warnings)
+    hooks = RunHooks()
+    onshore = analyse_change(lines, ChangeConfig(sea_side="baseline_onshore", spacing_m=100), baseline, hooks)
+    assert not hooks.warnings and onshore.transects[0].stats.lrr_m_yr == pytest.approx(expected_lrr([0, 4, 6, 18]))

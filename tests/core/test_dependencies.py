@@ -1,18 +1,21 @@
 """The dependency installer: platform paths, build choice, pip commands, a real offline install, cancel, and the
 classical method with torch unimportable."""
 
+import errno
 import os
 import subprocess
 import sys
 import textwrap
 import time
 import zipfile
+from collections import namedtuple
 from pathlib import Path
 
 import pytest
 
-from sar_coastline.core.errors import Cancelled
+from sar_coastline.core.errors import Cancelled, OutputError
 from sar_coastline.core.hooks import RunHooks
+from sar_coastline.core.io import writing
 from sar_coastline.setup import dependencies as deps
 
 
@@ -20,7 +23,7 @@ def test_runtime_requirements_stop_at_the_development_marker_and_each_has_a_comp
     names = {requirement.name for requirement in deps.read_requirements()}
     assert {"torch", "segmentation-models-pytorch", "scikit-image", "shapely"} <= names
     assert not names & {"pytest", "pytest-qgis", "ruff"}
-    unassigned = names - set(deps.CLASSICAL) - set(deps.MODELS) - set(deps.SERVER_ONLY)
+    unassigned = names - set(deps.CLASSICAL) - set(deps.MODELS) - set(deps.SERVER_ONLY) - set(deps.SCENE_ACCESS)
     assert not unassigned, f"requirements.txt has packages no component installs: {unassigned}"
 
 
@@ -167,6 +170,28 @@ def test_a_failed_install_leaves_the_folder_as_it_was(tmp_path):
     with pytest.raises(deps.DependencyError, match="wheelhouse"):
         deps.install(tiny_plan(target, wheelhouse, "sarc-tiny==2.0"))
     assert not target.exists() and list(target.parent.iterdir()) == []
+
+
+def test_a_disk_without_room_for_torch_stops_before_pip_and_leaves_the_folder_as_it_was(tmp_path, monkeypatch):
+    monkeypatch.setattr(deps, "resolve", lambda plan, hooks, workdir: ["torch==2.14.1+cpu"])
+    monkeypatch.setattr(deps, "run_pip", lambda *args, **kwargs: pytest.fail("pip must not run"))
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(writing.shutil, "disk_usage", lambda path: usage(1 << 40, 1 << 40, 300 << 20))
+    target = tmp_path / "deps" / "py3"
+    with pytest.raises(OutputError, match=f"the packages into '{target}': it needs about 1.0 GB and the disk .* has "
+                                          "300.0 MB free. Free disk space"):
+        deps.install(tiny_plan(target, tmp_path, "torch"))
+    assert list(target.parent.iterdir()) == []
+
+
+def test_a_dependency_folder_on_a_read_only_drive_is_said_plainly(tmp_path, monkeypatch):
+    def read_only(self, *args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system", str(self))
+
+    monkeypatch.setattr(Path, "mkdir", read_only)
+    target = tmp_path / "deps" / "py3"
+    with pytest.raises(OutputError, match=f"the dependency folder '{target.parent}': .* read-only drive"):
+        deps.install(tiny_plan(target, tmp_path, "sarc-tiny"))
 
 
 def test_cancel_kills_pip_promptly():

@@ -1,9 +1,13 @@
 import json
+import os
 import pickle
 
 import pytest
 import torch
+from fulldisk import fill, small_disk
 
+from sar_coastline.core.errors import OutputError
+from sar_coastline.core.io import writing
 from sar_coastline.models.modelfile import (
     ModelFileError,
     ModelMeta,
@@ -66,6 +70,22 @@ def test_half_precision_file_is_smaller_and_loads(tiny_file, tmp_path):
     with torch.no_grad():
         expected = torch.softmax(network.eval()(batch), 1)
         torch.testing.assert_close(torch.softmax(loaded(batch), 1), expected, atol=0.01, rtol=0)
+
+
+@pytest.mark.parametrize("checked_first", [True, False], ids=["refused before writing", "failing while writing"])
+def test_a_save_on_a_full_disk_keeps_the_previous_model_file(tiny_file, tmp_path, monkeypatch, checked_first):
+    path, network = tiny_file
+    if not checked_first:
+        monkeypatch.setattr(writing, "check_free_space", lambda *args, **kwargs: None)
+    size_kb = path.stat().st_size >> 10
+    with small_disk(tmp_path / "disk", size_kb * 3 // 2) as disk:  # holds one model file, not two
+        target = disk / "member.safetensors"
+        target.write_bytes(path.read_bytes())
+        fill(disk, leave_bytes=1 << 20)
+        with pytest.raises(OutputError, match=f"the model file '{target}': .*Free disk space"):
+            save_model(target, network, TINY)
+        assert target.read_bytes() == path.read_bytes() and load_model(target).meta == TINY
+        assert sorted(os.listdir(disk)) == ["filler", "member.safetensors"]
 
 
 def test_pickle_is_refused_without_being_run(tmp_path):

@@ -23,7 +23,8 @@ def extract(tmp_path, raster, **extra):
 def test_provider_lists_every_algorithm_with_help(provider):
     ids = {algorithm.id() for algorithm in provider.algorithms()}
     assert ids == {EXTRACT, EVALUATE, "coastline:trainmodels", "coastline:shorelinechange",
-                   "coastline:extractcoastlinesbatch", "coastline:installdependencies", "coastline:checkdevice"}
+                   "coastline:extractcoastlinesbatch", "coastline:installdependencies", "coastline:checkdevice",
+                   "coastline:findscenes", "coastline:downloadscenes", "coastline:shorelinechangefromscenes"}
     assert provider.name() == "SAR Coastline"
     for algorithm in provider.algorithms():
         assert algorithm.shortHelpString()

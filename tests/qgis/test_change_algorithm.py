@@ -15,7 +15,7 @@ CHANGE = "coastline:shorelinechange"
 QGIS_PROCESS = "/usr/bin/qgis_process.bin"
 PROFILE = Path(__file__).resolve().parents[2] / ".qgis-profile"
 STAT_FIELDS = ["n_dates", "sce_m", "nsm_m", "epr_m_yr", "epr_unc_m_yr", "lrr_m_yr", "lrr_r2", "lrr_se", "lrr_ci95",
-               "wlr_m_yr"]
+               "wlr_m_yr", "wlr_r2", "wlr_se", "wlr_ci95"]
 
 
 @pytest.fixture(scope="module")
@@ -115,18 +115,6 @@ def test_clear_errors(provider, series, tmp_path, change, message):
         parameters["LINES"] = [series["combined"]]
     with pytest.raises(QgsProcessingException, match=message):
         processing.run(CHANGE, parameters)
-
-
-def test_geographic_crs_is_refused(provider, tmp_path):
-    from sar_coastline.core.io.vectors import Feature, Layer, write_layers
-
-    geographic = 'GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563]],PRIMEM["Greenwich",0],' \
-                 'UNIT["degree",0.0174532925199433],AUTHORITY["EPSG","4326"]]'
-    path = tmp_path / "lonlat.gpkg"
-    write_layers(path, [Layer("coastline", [Feature(np.array([[14.0, 55.0], [14.01, 55.0]]), {"date": "2020-01-01"})])],
-                 geographic)
-    with pytest.raises(QgsProcessingException, match="geographic CRS"):
-        processing.run(CHANGE, {"LINES": [str(path)], "OUTPUT_TRANSECTS": "memory:"})
 
 
 def test_qgis_process_and_batch_dialog(provider, series, tmp_path, qgis_iface):

@@ -150,10 +150,11 @@ def test_first_run_offer_opens_the_install_dialog_or_stops_asking(qgis_app):
         return lambda box: next(button for button in box.buttons() if button.text() == label).click()
 
     opened = []
-    assert dialog.offer_install(None, ["torch"], click("Install…"), lambda: opened.append(1) or "dialog") == "dialog"
-    assert opened == [1]
+    assert dialog.offer_install(None, ["torch"], click("Install…"), lambda component: opened.append(component) or
+                                "dialog") == "dialog"
+    assert opened == ["models"]
     assert dialog.offer_install(None, ["torch"], click("Not now"), opened.clear) is None
-    assert opened == [1] and dialog.should_offer(["torch"])
+    assert opened == ["models"] and dialog.should_offer(["torch"])
     dialog.offer_install(None, ["torch"], click("Don't ask again"))
     assert not dialog.should_offer(["torch"])
     QgsSettings().remove(dialog.DONT_ASK_KEY)

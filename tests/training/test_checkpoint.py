@@ -1,11 +1,12 @@
-"""Checkpoints: safetensors plus JSON, no pickle; written atomically; unreadable ones are explained."""
+"""Checkpoints: safetensors plus JSON, no pickle; written atomically (a failed save says why and keeps the previous
+one); unreadable ones are explained."""
 
 import json
 
 import pytest
 import torch
 
-from sar_coastline.core.errors import InputError
+from sar_coastline.core.errors import InputError, OutputError
 from sar_coastline.training.checkpoint import METADATA_KEY, read_checkpoint, write_checkpoint
 
 
@@ -64,7 +65,8 @@ def test_an_interrupted_save_leaves_the_previous_checkpoint_whole(tmp_path, monk
         raise OSError("No space left on device")
 
     monkeypatch.setattr(safetensors.torch, "save_file", interrupted)
-    with pytest.raises(OSError, match="No space"):
+    with pytest.raises(OutputError, match=f"the checkpoint '{path}': there is no space left on the disk .*Free "
+                                          "disk space"):
         write_checkpoint(path, modules, optimizer, scheduler, {"epoch": 2})
     assert path.read_bytes() == before
     assert [item.name for item in tmp_path.iterdir()] == [path.name]  # no partial file left behind

@@ -1,10 +1,13 @@
 """Training the context model: examples from generated scenes, crops, the loss, and a run that resumes."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
+from sar_coastline.core.errors import InputError, OutputError
 from sar_coastline.core.hooks import RunHooks
-from sar_coastline.models.context import CHANNELS, ContextMeta, read_context_meta
+from sar_coastline.models.context import CHANNELS, ContextMeta, load_context_model, read_context_meta
 from sar_coastline.training import context as training
 
 
@@ -76,3 +79,47 @@ def test_a_stopped_run_resumes_from_its_checkpoint(tmp_path, monkeypatch):
     assert notes[0] == pytest.approx(75.0)  # it went on with step 3
     saved = read_context_meta(path)
     assert saved.provenance["trained_steps"] in (2, 4) and "cell_error" in saved.validation
+
+
+def test_a_later_stage_starts_from_an_earlier_model_on_unseen_scenes(tmp_path, monkeypatch):
+    torch = pytest.importorskip("torch")
+    monkeypatch.setattr(training, "SIDE_RANGE_PX", (96, 128))
+    monkeypatch.setattr(training, "PIXEL_SIZES_M", (10.0, 20.0, 40.0, 40.0))
+    meta = ContextMeta(decoder_channels=(16, 16, 8, 8), tile_cells=64)
+    recipe = training.ContextRecipe(steps=1, batch_size=2, crop_cells=32, buffer_scenes=1, checkpoint_every=1,
+                                    validation_scenes=1)
+    earlier = training.train(tmp_path / "one", recipe, meta, RunHooks())
+    frozen = dataclasses.replace(recipe, learning_rate=0.0, first_scene=50)
+    later = training.train(tmp_path / "two", frozen, meta, RunHooks(), init_from=earlier)
+    learnt = {name: value for name, value in load_context_model(earlier)[1].state_dict().items()
+              if "running" not in name and "batches" not in name}
+    kept = load_context_model(later)[1].state_dict()
+    assert all(torch.equal(kept[name], value) for name, value in learnt.items())  # lr 0: the earlier weights
+    assert read_context_meta(later).provenance["earlier_stage"]["trained_steps"] == 1
+    assert list(training.stream_indices(frozen, 0, 2)[:2]) == [50, 51]
+    assert list(training.stream_indices(recipe, 5, 2)[:2]) == [4, 5]  # a resumed run: the buffer's scenes again
+    wider = ContextMeta(decoder_channels=(32, 16, 8, 8), tile_cells=64)
+    with pytest.raises(InputError, match="other settings"):
+        training.train(tmp_path / "three", recipe, wider, RunHooks(), init_from=earlier)
+
+
+def test_a_failed_save_stops_the_run_and_keeps_the_last_checkpoint(tmp_path, monkeypatch):
+    monkeypatch.setattr(training, "SIDE_RANGE_PX", (96, 128))
+    monkeypatch.setattr(training, "PIXEL_SIZES_M", (10.0, 20.0, 40.0, 40.0))
+    meta = ContextMeta(decoder_channels=(16, 16, 8, 8), tile_cells=64)
+    recipe = training.ContextRecipe(steps=4, batch_size=2, crop_cells=32, buffer_scenes=2, checkpoint_every=2,
+                                    validation_scenes=1)
+    write_checkpoint = training.write_checkpoint
+
+    def full_disk_after_step_2(path, *args):
+        if args[-1]["step"] > 2:
+            raise OutputError(f"Cannot write '{path}': there is no space left on the disk.")
+        write_checkpoint(path, *args)
+
+    monkeypatch.setattr(training, "write_checkpoint", full_disk_after_step_2)
+    with pytest.raises(OutputError, match=r"no space left.*stopped at step 4; the last good checkpoint \(step 2\)"):
+        training.train(tmp_path, recipe, meta, RunHooks())
+    monkeypatch.setattr(training, "write_checkpoint", write_checkpoint)
+    resumed = RunHooks()
+    training.train(tmp_path, recipe, meta, resumed)
+    assert "Resumed from context_checkpoint.safetensors at step 2 of 4." in resumed.notes

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from sar_coastline.core.config import ExtractConfig, InferenceConfig
-from sar_coastline.core.errors import Cancelled, CoastlineError, InputError
+from sar_coastline.core.errors import Cancelled, CoastlineError, InputError, OutputError
 from sar_coastline.core.evaluation.metric import DEFAULT_CAP_M, evaluate
 from sar_coastline.core.hooks import RunHooks
 from sar_coastline.core.inference.loading import DEFAULT_MODEL
@@ -133,6 +133,46 @@ def test_resume_after_a_killed_run_gives_the_uninterrupted_history(sources, two_
     same = ("epoch", "loss", "score", "lr")
     assert [{key: entry[key] for key in same} for entry in resumed] == [
         {key: entry[key] for key in same} for entry in uninterrupted]  # weights, optimizer and schedule came back
+
+
+def test_a_failed_save_stops_training_with_the_last_checkpoint_whole_and_a_rerun_resumes(sources, two_epochs,
+                                                                                         tmp_path, monkeypatch):
+    """The disk fills in epoch 2: its first save fails (written in part, as a full disk does), the run stops saying
+    so, the model file and checkpoint of epoch 1 are whole, and a rerun with room gives the uninterrupted history."""
+    import safetensors.torch
+    from safetensors import SafetensorError
+
+    real_save_file = safetensors.torch.save_file
+    saves, kept = [], {}
+
+    def disk_full_from_epoch_2(tensors, filename, metadata=None):
+        saves.append(filename)
+        if len(saves) <= 2:  # epoch 1: the model file, then the checkpoint
+            return real_save_file(tensors, filename, metadata=metadata)
+        kept.update({path.name: path.read_bytes() for path in tmp_path.glob("*.safetensors")})
+        with open(filename, "wb") as handle:
+            handle.write(b"\x10\x00\x00")
+        raise SafetensorError('Error while serializing: IoError(Os { code: 28, kind: StorageFull, message: "No space '
+                              'left on device" })')
+
+    monkeypatch.setattr(safetensors.torch, "save_file", disk_full_from_epoch_2)
+    logged = []
+    with pytest.raises(OutputError, match=f"no space left on the disk.*Training {TINY_NAME} stopped; the last good "
+                                          rf"checkpoint {TINY_NAME}.checkpoint.safetensors \(after epoch 1\) and the "
+                                          f"model {TINY_NAME}.safetensors are whole: run again to resume"):
+        train(sources, TINY, tmp_path, RunHooks(log=logged.append))
+    assert sum("validation score" in line for line in logged) == 1  # stopped in epoch 2
+    assert sorted(kept) == [f"{TINY_NAME}.checkpoint.safetensors", f"{TINY_NAME}.safetensors"]
+    assert {name: (tmp_path / name).read_bytes() for name in kept} == kept  # untouched by the failed save
+    assert not list(tmp_path.glob(".*.partial"))
+    assert checkpoint_progress(tmp_path)["epoch"] == 1 and load_model(tmp_path / f"{TINY_NAME}.safetensors")
+    monkeypatch.undo()
+    logged.clear()
+    resumed = train(sources, TINY, tmp_path, RunHooks(log=logged.append)).members[0].history
+    assert any("resumed from the checkpoint after epoch 1" in line for line in logged)
+    same = ("epoch", "loss", "score", "lr")
+    assert [{key: entry[key] for key in same} for entry in resumed] == [
+        {key: entry[key] for key in same} for entry in two_epochs[0].members[0].history]
 
 
 def test_resume_continues_from_the_checkpoint(sources, tmp_path):
