@@ -4,6 +4,7 @@ skipped, and a cancel stops within a moment, keeping what was fetched for the ne
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import time
@@ -11,8 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import Cancelled, OutputError
+from ..errors import Cancelled
 from ..hooks import RunHooks, as_hooks
+from ..io.writing import check_free_space, create_folder, output_error
 from .blocking import POLL_SECONDS, call_cancellable, cancellable
 from .errors import AccessDenied
 
@@ -59,10 +61,7 @@ def download_files(files: Sequence[RemoteFile], folder: str | os.PathLike, sessi
     failure is kept in the result and the next file goes on."""
     hooks = as_hooks(hooks)
     folder = Path(folder)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise OutputError(f"Cannot make the folder '{folder}': {error}. Choose another folder.") from None
+    create_folder(folder, "the scene folder")
     result, todo = DownloadResult(), []
     for file in {file.name: file for file in files}.values():
         if not file.name or Path(file.name).name != file.name or file.name in (".", ".."):
@@ -85,6 +84,9 @@ def download_files(files: Sequence[RemoteFile], folder: str | os.PathLike, sessi
             raise Cancelled(f"Download cancelled; {len(result.downloaded)} file(s) fetched, the others are fetched "
                             "when you run again.")
         hooks.log(f"[{index}/{len(todo)}] {file.name}" + (f" ({_megabytes(file.size)})" if file.size else ""))
+        if file.size:  # what a cut download left counts as fetched
+            part = _part(folder / file.name)
+            check_free_space(part, file.size - (part.stat().st_size if part.exists() else 0), file.name)
         try:
             result.downloaded.append(_fetch(file, folder / file.name, session, hooks, progress, refused_hint))
         except _FileFailed as failure:
@@ -174,16 +176,30 @@ def _receive(response, file: RemoteFile, part: Path, offset: int, hooks: RunHook
         offset = 0
     length = response.headers.get("Content-Length")
     received = 0
-    with open(part, "ab" if offset else "wb") as out:
+    with _written(part, file.name), open(part, "ab" if offset else "wb") as out:
         try:
             for chunk in cancellable(response.iter_content(CHUNK_BYTES), hooks.cancel, cancelled):
-                out.write(chunk)
+                with _written(part, file.name):
+                    out.write(chunk)
                 received += len(chunk)
                 progress.at(file, offset + received)
         except broken as error:
             raise _Cut(error, received) from None
     if length is not None and received < int(length):
         raise _Cut(f"{received} of {length} bytes came", received)
+
+
+@contextlib.contextmanager
+def _written(part: Path, name: str):
+    """A failed write to the part (a full disk) in plain words; what was written stays, for the next run."""
+    import requests
+
+    try:
+        yield
+    except OSError as error:
+        if isinstance(error, requests.RequestException):  # requests' errors are OSErrors too: not a write
+            raise
+        raise output_error(part, error, name) from None
 
 
 def _verify(file: RemoteFile, part: Path, hooks: RunHooks) -> None:

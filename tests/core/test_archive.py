@@ -10,11 +10,12 @@ from datetime import date
 
 import pytest
 from archive_server import PASSWORD, TOKEN, USERNAME, FakeArchive, grd_granule, make_certificate, opera_granule
+from fulldisk import small_disk
 
 from sar_coastline.core.archive.asf import Credentials, SceneQuery, client, find_scenes, open_session
 from sar_coastline.core.archive.download import RemoteFile, download_files
 from sar_coastline.core.archive.errors import AccessDenied, ArchiveError, MissingClient
-from sar_coastline.core.errors import Cancelled, InputError
+from sar_coastline.core.errors import Cancelled, InputError, OutputError
 from sar_coastline.core.hooks import RunHooks
 from sar_coastline.setup import dependencies as deps
 
@@ -209,3 +210,17 @@ def test_cancel_stops_a_stalled_download_at_once_and_the_next_run_resumes(archiv
     result = download_files(files_of(archive, name), tmp_path, open_session(None))
     assert result.downloaded == [tmp_path / name] and archive.state.file_requests[-1][1] == f"bytes={kept}-"
     assert (tmp_path / name).read_bytes() == served.content
+
+
+def test_a_full_disk_stops_the_download_plainly_and_keeps_what_came_for_the_next_run(archive, tmp_path):
+    name = f"{DUAL}.zip"
+    size = len(archive.state.files[name].content)
+    with small_disk(tmp_path / "disk", size_kb=max(64, size // 2048)) as folder:
+        with pytest.raises(OutputError, match="disk that holds .* free"):  # the archive lists the size: refused first
+            download_files(files_of(archive, name), folder, open_session(None))
+        assert not list(folder.iterdir())
+        unlisted = [RemoteFile(archive.url(name), name)]  # no size listed: the disk fills while writing
+        with pytest.raises(OutputError, match="no space left on the disk"):
+            download_files(unlisted, folder, open_session(None))
+        part = folder / f"{name}.part"
+        assert not (folder / name).exists() and 0 < part.stat().st_size < size
