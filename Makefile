@@ -34,7 +34,7 @@ help:
 	@echo "make bench-train     - training input pipeline and step throughput, with and without the loader"
 	@echo "make bench-batch     - batch extraction (classical) on 1 and 2 local Dask workers: scenes/min, memory per worker"
 	@echo "make bench-accuracy  - classical, paper and orientation-free methods on held-out generated scenes"
-	@echo "make train-default   - retrain the coarse-to-fine method's context model on scenes generated on the fly (two stages, ~80 min on 2 CPU cores; resumes)"
+	@echo "make train-default   - retrain the coarse-to-fine method's context model on scenes generated on the fly (two stages, about 75 min on 2 CPU cores; resumes)"
 	@echo "make train-orientation-free - retrain the orientation-free method's bundled U-Net (2-3 hours on 2 CPU cores)"
 	@echo "make train-paper     - the paper's four-member ensemble (table 1, B0 encoders) into .train-paper/"
 
@@ -115,8 +115,8 @@ bench-batch: install
 # The default method's model (coarse to fine): the context model, a U-Net/MobileNetV2 (depth 4) over 40 m cells, trained
 # on scenes generated on the fly (training/context.py: a new scene every step, half with the hard cases oversampled,
 # a quarter dual-pol). Two stages of 2400 steps: the second starts from the first's best weights with a lower
-# learning rate on scenes the first did not see. A stopped stage resumes from its checkpoint in .train-context/ (run
-# it again); the best validation model of the second stage is copied into models/default/.
+# learning rate (1e-3 after 2e-3) on scenes the first did not see. A stopped stage resumes from its checkpoint in
+# .train-context/ (run it again); the second stage's best validation model is copied into models/default/.
 TRAIN_CONTEXT_DIR := $(ROOT)/.train-context
 CONTEXT_RECIPE := --steps 2400 --checkpoint-every 200 --seed 0
 CONTEXT_STAGE2 := --steps 2400 --checkpoint-every 200 --seed 1 --first-scene 2401 --learning-rate 1e-3
