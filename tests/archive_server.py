@@ -20,6 +20,7 @@ import base64
 import hashlib
 import http.server
 import json
+import os
 import ssl
 import subprocess
 import threading
@@ -276,3 +277,23 @@ def wait_for(predicate, seconds: float = 10.0) -> bool:
             return True
         time.sleep(0.02)
     return False
+
+
+DUAL = "S1A_IW_GRDH_1SDV_20210310T032039_20210310T032104_036990_045A2B_60DB"
+SINGLE = "S1A_IW_GRDH_1SSV_20210322T054012_20210322T054037_037165_046031_1A2B"
+
+
+def archive_of_two_frames(certificate: tuple[Path, Path], monkeypatch, dual_bytes: int,
+                          single_bytes: int) -> FakeArchive:
+    """A running archive holding two GRD frames of March 2021 (DUAL ascending VV+VH, SINGLE descending VV), the
+    plugin pointed at it; the caller closes it."""
+    archive = FakeArchive(certificate)
+    for key, value in archive.environment.items():
+        monkeypatch.setenv(key, value)
+    archive.state.granules += [
+        grd_granule(archive, DUAL, os.urandom(dual_bytes), "2021-03-10T03:20:39.000Z", "ASCENDING", "VV+VH", 94,
+                    36990),
+        grd_granule(archive, SINGLE, os.urandom(single_bytes), "2021-03-22T05:40:12.000Z", "DESCENDING", "VV", 66,
+                    37165)]
+    return archive
+

@@ -9,7 +9,16 @@ import time
 from datetime import date
 
 import pytest
-from archive_server import PASSWORD, TOKEN, USERNAME, FakeArchive, grd_granule, make_certificate, opera_granule
+from archive_server import (
+    DUAL,
+    PASSWORD,
+    SINGLE,
+    TOKEN,
+    USERNAME,
+    archive_of_two_frames,
+    make_certificate,
+    opera_granule,
+)
 from fulldisk import small_disk
 
 from sar_coastline.core.archive.asf import Credentials, SceneQuery, client, find_scenes, open_session
@@ -20,8 +29,6 @@ from sar_coastline.core.hooks import RunHooks
 from sar_coastline.setup import dependencies as deps
 
 AREA = "POLYGON((14 55, 14.5 55, 14.5 55.5, 14 55.5, 14 55))"
-DUAL = "S1A_IW_GRDH_1SDV_20210310T032039_20210310T032104_036990_045A2B_60DB"
-SINGLE = "S1A_IW_GRDH_1SSV_20210322T054012_20210322T054037_037165_046031_1A2B"
 BURST = "OPERA_L2_RTC-S1_T131-279916-IW1_20210315T162856Z_20210316T232622Z_S1A_30_v1.0"
 
 
@@ -33,13 +40,9 @@ def certificate(tmp_path_factory):
 @pytest.fixture
 def archive(certificate, monkeypatch):
     """The recorded archive with two GRD frames (dual- and single-pol) and an OPERA burst; the plugin points at it."""
-    server = FakeArchive(certificate)
-    for key, value in server.environment.items():
-        monkeypatch.setenv(key, value)
-    server.state.granules += [
-        grd_granule(server, DUAL, os.urandom(300_000), "2021-03-10T03:20:39.000Z", "ASCENDING", "VV+VH", 94, 36990),
-        grd_granule(server, SINGLE, os.urandom(200_000), "2021-03-22T05:40:12.000Z", "DESCENDING", "VV", 66, 37165),
-        opera_granule(server, BURST, {"VV": os.urandom(50_000), "VH": os.urandom(60_000)}, "2021-03-15T16:28:56Z")]
+    server = archive_of_two_frames(certificate, monkeypatch, 300_000, 200_000)
+    server.state.granules.append(
+        opera_granule(server, BURST, {"VV": os.urandom(50_000), "VH": os.urandom(60_000)}, "2021-03-15T16:28:56Z"))
     yield server
     server.close()
 

@@ -14,7 +14,15 @@ from pathlib import Path
 import numpy as np
 import processing
 import pytest
-from archive_server import PASSWORD, USERNAME, FakeArchive, grd_granule, make_certificate, opera_granule
+from archive_server import (
+    DUAL,
+    PASSWORD,
+    SINGLE,
+    USERNAME,
+    archive_of_two_frames,
+    make_certificate,
+    opera_granule,
+)
 from qgis.core import (
     QgsCoordinateReferenceSystem,
     QgsCoordinateTransform,
@@ -34,8 +42,6 @@ from sar_coastline.ui.find_scenes_algorithm import SCENE_FIELDS
 FIND, DOWNLOAD, BATCH = "coastline:findscenes", "coastline:downloadscenes", "coastline:extractcoastlinesbatch"
 QGIS_PROCESS = "/usr/bin/qgis_process.bin"
 PROFILE = Path(__file__).resolve().parents[2] / ".qgis-profile"
-DUAL = "S1A_IW_GRDH_1SDV_20210310T032039_20210310T032104_036990_045A2B_60DB"
-SINGLE = "S1A_IW_GRDH_1SSV_20210322T054012_20210322T054037_037165_046031_1A2B"
 MARCH = {"START": "2021-03-01", "END": "2021-03-31"}
 # lon 14 to 14.5, lat 55 to 55.5 in web Mercator
 MERCATOR_AREA = "1558472.87,1614132.62,7361866.11,7459516.94 [EPSG:3857]"
@@ -48,12 +54,7 @@ def certificate(tmp_path_factory):
 
 @pytest.fixture
 def archive(certificate, monkeypatch):
-    server = FakeArchive(certificate)
-    for key, value in server.environment.items():
-        monkeypatch.setenv(key, value)
-    server.state.granules += [
-        grd_granule(server, DUAL, os.urandom(200_000), "2021-03-10T03:20:39.000Z", "ASCENDING", "VV+VH", 94, 36990),
-        grd_granule(server, SINGLE, os.urandom(150_000), "2021-03-22T05:40:12.000Z", "DESCENDING", "VV", 66, 37165)]
+    server = archive_of_two_frames(certificate, monkeypatch, 200_000, 150_000)
     yield server
     server.close()
 
