@@ -81,6 +81,9 @@ def build_package(out_dir: Path, root: Path = ROOT) -> Path:
     path = out_dir / f"{PLUGIN}-{metadata['version']}.zip"
     handle, partial = tempfile.mkstemp(suffix=".zip.partial", dir=out_dir)
     os.close(handle)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(partial, 0o666 & ~umask)  # mkstemp's 0600 would make the zip unreadable to anyone else
     try:
         with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
             for name in files:

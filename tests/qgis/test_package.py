@@ -31,6 +31,11 @@ def test_package_meets_the_plugin_repository_rules(package):
     path, printed = package
     assert re.fullmatch(r".*/sar_coastline-\d+\.\d+\.\d+\.zip \(\d+\.\d MB, \d+ files\)\n", printed)
     assert path.stat().st_size <= 25 * 2**20
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask  # as any file the user makes, not mkstemp's 0600
+    for required in ("ui/workflows/shoreline_change_from_scenes.model3", "core/archive/asf.py"):
+        assert f"sar_coastline/{required}" in zipfile.ZipFile(path).namelist(), required
     with zipfile.ZipFile(path) as archive:
         names = archive.namelist()
         metadata = archive.read("sar_coastline/metadata.txt").decode()
