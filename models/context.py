@@ -5,12 +5,11 @@ loading it cannot run code and a sea/land ensemble member is never taken for it,
 
 from __future__ import annotations
 
-import json
 import os
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from .modelfile import ModelFileError, load_weights, save_weights
+from .modelfile import CheckedMetadata, ModelFileError, load_weights, save_weights
 
 FORMAT = "sar-coastline-context/1"
 METADATA_KEY = "sar_coastline_context"
@@ -22,7 +21,8 @@ CHANNELS = ("db_scene", "db_spread", "texture", "valid", "second_db_scene", "sec
 
 
 @dataclass(frozen=True)
-class ContextMeta:
+class ContextMeta(CheckedMetadata):
+    described = "context model"  # a class attribute (no annotation), not a field
     architecture: str = "Unet"
     encoder: str = "mobilenet_v2"
     encoder_depth: int = 4
@@ -55,24 +55,10 @@ class ContextMeta:
             found.append(f"tile_cells {self.tile_cells} is not a multiple of {2 ** self.encoder_depth}")
         return found
 
-    def check(self, source: str = "context model") -> ContextMeta:
-        problems = self.problems()
-        if problems:
-            raise ModelFileError(f"The {source} metadata is inconsistent: " + "; ".join(problems) + ".")
-        return self
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
-
     @classmethod
     def from_json(cls, text: str, source: str) -> ContextMeta:
-        try:
-            raw = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise ModelFileError(f"The {source} metadata is not valid JSON ({error}).") from None
-        known = {item.name for item in fields(cls)}
         values = {key: tuple(value) if isinstance(value, list) else value
-                  for key, value in raw.items() if key in known}
+                  for key, value in cls.parsed_json(text, source).items()}
         try:
             return cls(**values).check(source)
         except TypeError as error:

@@ -35,8 +35,34 @@ class ModelFileError(InputError):
     """A model file or manifest that cannot be used; the message names what is wrong."""
 
 
+class CheckedMetadata:
+    """What a model file's metadata dataclass shares (it gives `problems()`): checked, written and read as JSON."""
+
+    described = "model"  # how messages name the file's kind
+
+    def check(self, source: str | None = None):
+        problems = self.problems()
+        if problems:
+            raise ModelFileError(f"The {source or self.described} metadata is inconsistent: " + "; ".join(problems)
+                                 + ".")
+        return self
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def parsed_json(cls, text: str, source: str) -> dict:
+        """The metadata's JSON, of this dataclass's fields only."""
+        try:
+            raw = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise ModelFileError(f"The {source} metadata is not valid JSON ({error}).") from None
+        known = {item.name for item in fields(cls)}
+        return {key: value for key, value in raw.items() if key in known}
+
+
 @dataclass(frozen=True)
-class ModelMeta:
+class ModelMeta(CheckedMetadata):
     architecture: str
     encoder: str
     head: str
@@ -88,28 +114,14 @@ class ModelMeta:
                              f"{MIN_CROP_SIDE} px for a positive pixel size")
         return found
 
-    def check(self, source: str = "model") -> ModelMeta:
-        problems = self.problems()
-        if problems:
-            raise ModelFileError(f"The {source} metadata is inconsistent: " + "; ".join(problems) + ".")
-        return self
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
-
     @classmethod
     def from_json(cls, text: str, source: str = "model") -> ModelMeta:
-        try:
-            raw = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise ModelFileError(f"The {source} metadata is not valid JSON ({error}).") from None
-        known = {item.name for item in fields(cls)}
+        values = cls.parsed_json(text, source)
         required = {"architecture", "encoder", "head", "classes", "input_transform"}
-        missing = sorted(required - raw.keys())
+        missing = sorted(required - values.keys())
         if missing:
             raise ModelFileError(f"The {source} metadata lacks {', '.join(missing)}. Re-export the model with "
                                  "SAR Coastline's Train models.")
-        values = {key: value for key, value in raw.items() if key in known}
         for key in ("classes", "db_window", "crop_range", "pixel_size_range_m"):
             if values.get(key) is not None:
                 values[key] = tuple(values[key])

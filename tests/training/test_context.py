@@ -54,10 +54,15 @@ def test_the_loss_ignores_no_data_cells():
     assert float(training.masked_loss(logits, target)) == pytest.approx(np.log(2.0), abs=1e-6)
 
 
-def test_a_stopped_run_resumes_from_its_checkpoint(tmp_path, monkeypatch):
+@pytest.fixture
+def meta(monkeypatch):
+    """A tiny context network, trained on small scenes of 10-40 m: runs of a few steps in seconds."""
     monkeypatch.setattr(training, "SIDE_RANGE_PX", (96, 128))
     monkeypatch.setattr(training, "PIXEL_SIZES_M", (10.0, 20.0, 40.0, 40.0))
-    meta = ContextMeta(decoder_channels=(16, 16, 8, 8), tile_cells=64)
+    return ContextMeta(decoder_channels=(16, 16, 8, 8), tile_cells=64)
+
+
+def test_a_stopped_run_resumes_from_its_checkpoint(tmp_path, meta):
     recipe = training.ContextRecipe(steps=4, batch_size=2, crop_cells=32, buffer_scenes=2, checkpoint_every=2,
                                     validation_scenes=1)
     notes = []
@@ -81,11 +86,8 @@ def test_a_stopped_run_resumes_from_its_checkpoint(tmp_path, monkeypatch):
     assert saved.provenance["trained_steps"] in (2, 4) and "cell_error" in saved.validation
 
 
-def test_a_later_stage_starts_from_an_earlier_model_on_unseen_scenes(tmp_path, monkeypatch):
+def test_a_later_stage_starts_from_an_earlier_model_on_unseen_scenes(tmp_path, meta):
     torch = pytest.importorskip("torch")
-    monkeypatch.setattr(training, "SIDE_RANGE_PX", (96, 128))
-    monkeypatch.setattr(training, "PIXEL_SIZES_M", (10.0, 20.0, 40.0, 40.0))
-    meta = ContextMeta(decoder_channels=(16, 16, 8, 8), tile_cells=64)
     recipe = training.ContextRecipe(steps=1, batch_size=2, crop_cells=32, buffer_scenes=1, checkpoint_every=1,
                                     validation_scenes=1)
     earlier = training.train(tmp_path / "one", recipe, meta, RunHooks())
@@ -103,10 +105,7 @@ def test_a_later_stage_starts_from_an_earlier_model_on_unseen_scenes(tmp_path, m
         training.train(tmp_path / "three", recipe, wider, RunHooks(), init_from=earlier)
 
 
-def test_a_failed_save_stops_the_run_and_keeps_the_last_checkpoint(tmp_path, monkeypatch):
-    monkeypatch.setattr(training, "SIDE_RANGE_PX", (96, 128))
-    monkeypatch.setattr(training, "PIXEL_SIZES_M", (10.0, 20.0, 40.0, 40.0))
-    meta = ContextMeta(decoder_channels=(16, 16, 8, 8), tile_cells=64)
+def test_a_failed_save_stops_the_run_and_keeps_the_last_checkpoint(tmp_path, monkeypatch, meta):
     recipe = training.ContextRecipe(steps=4, batch_size=2, crop_cells=32, buffer_scenes=2, checkpoint_every=2,
                                     validation_scenes=1)
     write_checkpoint = training.write_checkpoint
