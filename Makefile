@@ -114,17 +114,21 @@ bench-batch: install
 
 # The default method's model (coarse to fine): the context model, a U-Net/MobileNetV2 (depth 4) over 40 m cells, trained
 # on scenes generated on the fly (training/context.py: a new scene every step, half with the hard cases oversampled,
-# a quarter dual-pol). Two stages of 2400 steps: the second starts from the first's best weights with a lower
-# learning rate (1e-3 after 2e-3) on scenes the first did not see. A stopped stage resumes from its checkpoint in
-# .train-context/ (run it again); the second stage's best validation model is copied into models/default/.
+# a quarter dual-pol). Three stages (2400, 2400 and 2000 steps): each later one starts from the one before's best
+# weights with a lower learning rate (2e-3, 1e-3, 5e-4) on scenes no earlier stage saw. A stopped stage resumes from
+# its checkpoint in .train-context/ (run it again); the last stage's best validation model is copied into
+# models/default/.
 TRAIN_CONTEXT_DIR := $(ROOT)/.train-context
 CONTEXT_RECIPE := --steps 2400 --checkpoint-every 200 --seed 0
 CONTEXT_STAGE2 := --steps 2400 --checkpoint-every 200 --seed 1 --first-scene 2401 --learning-rate 1e-3
+CONTEXT_STAGE3 := --steps 2000 --checkpoint-every 200 --seed 2 --first-scene 4802 --learning-rate 5e-4
 train-default: install
 	$(PY) -m sar_coastline.training.context --out $(TRAIN_CONTEXT_DIR) $(CONTEXT_RECIPE) $(TRAIN_ARGS)
 	$(PY) -m sar_coastline.training.context --out $(TRAIN_CONTEXT_DIR)/stage2 $(CONTEXT_STAGE2) \
 		--init-from $(TRAIN_CONTEXT_DIR)/context.safetensors $(TRAIN_ARGS)
-	cp $(TRAIN_CONTEXT_DIR)/stage2/context.safetensors $(ROOT)/models/default/context.safetensors
+	$(PY) -m sar_coastline.training.context --out $(TRAIN_CONTEXT_DIR)/stage3 $(CONTEXT_STAGE3) \
+		--init-from $(TRAIN_CONTEXT_DIR)/stage2/context.safetensors $(TRAIN_ARGS)
+	cp $(TRAIN_CONTEXT_DIR)/stage3/context.safetensors $(ROOT)/models/default/context.safetensors
 
 # The orientation-free method's bundled model: U-Net/EfficientNet-B0, sea/no-data/land, scene-normalized log input, crops of
 # 288-448 px resized to 256, one multi-resolution model. Stage 1: 36 generated scenes of 3, 10, 20 and 40 m pixels

@@ -6,7 +6,8 @@ drawn at the scene's own pixel only in a band around that decision, from the ima
    band too. The context model (models/context.py) gives P(land) per cell: which bright patch is wind-roughened
    sea, which dark field is land, where the sea goes on.
 2. Per cell, the local water and land levels: the mean dB of confidently water and confidently land cells
-   nearby (a Gaussian of `LEVEL_SIGMA_CELLS`, wider where one side is missing); the local threshold is half-way.
+   nearby (a Gaussian of `LEVEL_SIGMA_CELLS`, wider where one side is missing; land cells at the water's level
+   left out); the local threshold is half-way.
 3. Per scene pixel, a field whose 0-level contour is the line: within `band_cells` of the coarse boundary the
    despeckled dB against the local threshold (the image's own edge, sub-pixel), fading to the coarse decision at
    the band's edge; elsewhere the coarse decision alone, with no full-resolution read. Where water and land
@@ -40,6 +41,8 @@ from .contract import Method, MethodContext
 NAME = "coarse_to_fine"
 LEVEL_SIGMA_CELLS = 3.0  # how far the local water and land levels reach (cells)
 WIDE_LEVEL_SIGMA_CELLS = 12.0  # where one side has no confident cell within the near reach
+LEVEL_REACHES = ((WIDE_LEVEL_SIGMA_CELLS, 0.05), (LEVEL_SIGMA_CELLS, 0.05))  # (sigma, least weight): wide, then near
+NEIGHBOURS = ((1.0, 0.0),)  # a cell's dB with its neighbours': at 40 m a cell is one speckled pixel
 CONFIDENT = 0.2  # P(land) below this, or above 1 - this: a cell that sets a level
 # P(land) within this of 0.5 (0.05-0.95): a cell the model is unsure of, drawn from the image. Chosen on the second
 # set's 3 m scenes among 0.25, 0.35 and 0.45 (mean score 12.09, 11.49, 11.18 m with a 2-cell band).
@@ -64,16 +67,16 @@ def context_model(config) -> Path:
     return DEFAULT_CONTEXT_MODEL
 
 
-def levels(mean_db: np.ndarray, chosen: np.ndarray) -> np.ndarray:
-    """Per cell, the Gaussian-weighted mean dB of the `chosen` cells near it (wider, then the scene's, where
-    none is near)."""
+def levels(mean_db: np.ndarray, chosen: np.ndarray, reaches=LEVEL_REACHES) -> np.ndarray:
+    """Per cell, the Gaussian-weighted mean dB of the `chosen` cells near it: for each (sigma, least weight) of
+    `reaches` in turn, where the chosen cells weigh more than that; the scene's median where none is near."""
     values = np.where(chosen, np.nan_to_num(mean_db), 0.0).astype(np.float32)
     weights = chosen.astype(np.float32)
     result = np.full(mean_db.shape, float(np.median(mean_db[chosen])) if chosen.any() else np.nan, np.float32)
-    for sigma in (WIDE_LEVEL_SIGMA_CELLS, LEVEL_SIGMA_CELLS):  # the near level overrides the wide one
+    for sigma, least in reaches:  # a nearer level overrides a wider one
         weight = ndimage.gaussian_filter(weights, sigma)
         level = ndimage.gaussian_filter(values, sigma) / np.maximum(weight, 1e-6)
-        result = np.where(weight > 0.05, level, result)
+        result = np.where(weight > least, level, result)
     return result
 
 
@@ -119,7 +122,11 @@ def coarse_maps(cells: CoarseCells, land_probability_map: np.ndarray, band_cells
     if unsure.any():
         distance = np.minimum(distance, cell_distance(unsure))
     water_level = levels(cells.mean_db, usable & (land_probability_map < CONFIDENT))
-    land_level = levels(cells.mean_db, usable & (land_probability_map > 1 - CONFIDENT))
+    # A cell taken for land at the water's own level (a dark channel the model calls land, or radar-dark land) would
+    # pull the land level down to the water's and leave no contrast, so the coarse decision alone would draw there;
+    # it does not set the land level, and the image decides near the boundary.
+    above_water = levels(cells.mean_db, usable, NEIGHBOURS) > water_level + MIN_CONTRAST_DB
+    land_level = levels(cells.mean_db, usable & (land_probability_map > 1 - CONFIDENT) & above_water)
     contrast = np.nan_to_num(land_level - water_level, nan=0.0)
     fade = np.clip((band_cells - distance) / (0.5 * band_cells), 0.0, 1.0)
     weight = fade * np.clip((contrast - MIN_CONTRAST_DB) / MIN_CONTRAST_DB, 0.0, 1.0)

@@ -157,6 +157,31 @@ def test_a_bright_patch_is_outlined_when_the_context_takes_it_for_land():
     assert xs.min() < GEOTRANSFORM[0] + 200 * GEOTRANSFORM[1]  # around the patch, 100 px off the coast
 
 
+def test_a_dark_channel_the_context_calls_land_is_drawn_from_the_image():
+    """A channel as dark as the sea cut into the land, which the context calls land at 0.9 (unsure enough for the
+    image to decide there): its dark cells must not set the land level, or no contrast is left and the coarse
+    decision draws land across the channel's mouth."""
+    rng = np.random.default_rng(5)
+    db = np.full((400, 480), -20.0, np.float32)
+    db[:, 300:] = -6.0
+    db[160:240, 300:440] = -20.0
+    intensity = np.power(10.0, db / 10.0) * rng.gamma(4.0, 0.25, db.shape)
+    scene = array_scene(dn_of(10 * np.log10(intensity)), GEOTRANSFORM)
+    factor = 4
+    cells = scene_cells(scene, factor)
+    probability = block_mean((db > -13).astype(np.float32), factor)
+    probability[40:60, 75:110] = 0.9
+    maps = coarse_to_fine.coarse_maps(cells, probability, band_cells=3.0)
+    assert maps["weight"][50, 90] == 1.0 and maps["threshold"][50, 90] == pytest.approx(-13.0, abs=1.5)
+    context = MethodContext(scene, ExtractConfig(method=COARSE_TO_FINE), RunHooks())
+    lines, _share = coarse_to_fine.fine_lines(context, coarse_to_fine.CellGrid(factor, maps), "dark channel")
+    xy = np.concatenate([line.coords for line in lines])
+    cols, rows = (xy[:, 0] - GEOTRANSFORM[0]) / 10.0, (GEOTRANSFORM[3] - xy[:, 1]) / 10.0
+    assert np.abs(cols - 440).min() < 3  # the line reaches the channel's head
+    across_mouth = (np.abs(cols - 300) < 3) & (rows > 170) & (rows < 230)
+    assert not across_mouth.any()
+
+
 def test_a_dual_pol_raster_gives_the_context_co_pol_first_whichever_band_draws_the_line(tmp_path):
     from sar_coastline.core.io.raster_reader import open_scene
     from sar_coastline.synthetic.scenes import generate_scene, write_scene
