@@ -34,7 +34,7 @@ help:
 	@echo "make bench-train     - training input pipeline and step throughput, with and without the loader"
 	@echo "make bench-batch     - batch extraction (classical) on 1 and 2 local Dask workers: scenes/min, memory per worker"
 	@echo "make bench-accuracy  - classical, paper and orientation-free methods on held-out generated scenes"
-	@echo "make train-default   - retrain the coarse-to-fine method's context model on scenes generated on the fly (two stages, about 75 min on 2 CPU cores; resumes)"
+	@echo "make train-default   - retrain the coarse-to-fine method's context model on scenes generated on the fly (three stages, about 105 min on 2 CPU cores; resumes)"
 	@echo "make train-orientation-free - retrain the orientation-free method's bundled U-Net (2-3 hours on 2 CPU cores)"
 	@echo "make train-paper     - the paper's four-member ensemble (table 1, B0 encoders) into .train-paper/"
 
