@@ -6,8 +6,8 @@ drawn at the scene's own pixel only in a band around that decision, from the ima
    band too. The context model (models/context.py) gives P(land) per cell: which bright patch is wind-roughened
    sea, which dark field is land, where the sea goes on.
 2. Per cell, the local water and land levels: the mean dB of confidently water and confidently land cells
-   nearby (a Gaussian of `LEVEL_SIGMA_CELLS`, wider where one side is missing; land cells at the water's level
-   left out); the local threshold is half-way.
+   nearby (a Gaussian of `LEVEL_SIGMA_CELLS`, wider where one side is missing; unsure land cells at the water's
+   level left out); the local threshold is half-way.
 3. Per scene pixel, a field whose 0-level contour is the line: within `band_cells` of the coarse boundary the
    despeckled dB against the local threshold (the image's own edge, sub-pixel), fading to the coarse decision at
    the band's edge; elsewhere the coarse decision alone, with no full-resolution read. Where water and land
@@ -122,11 +122,11 @@ def coarse_maps(cells: CoarseCells, land_probability_map: np.ndarray, band_cells
     if unsure.any():
         distance = np.minimum(distance, cell_distance(unsure))
     water_level = levels(cells.mean_db, usable & (land_probability_map < CONFIDENT))
-    # A cell taken for land at the water's own level (a dark channel the model calls land, or radar-dark land) would
-    # pull the land level down to the water's and leave no contrast, so the coarse decision alone would draw there;
-    # it does not set the land level, and the image decides near the boundary.
-    above_water = levels(cells.mean_db, usable, NEIGHBOURS) > water_level + MIN_CONTRAST_DB
-    land_level = levels(cells.mean_db, usable & (land_probability_map > 1 - CONFIDENT) & above_water)
+    # A cell handed to the image (unsure) that reads at the water's own level, such as a dark channel the model half
+    # takes for land, must not set the land level: it would pull it down to the water's and leave no contrast, and
+    # the coarse decision alone would draw there (the channel closed at its mouth).
+    at_water_level = levels(cells.mean_db, usable, NEIGHBOURS) <= water_level + MIN_CONTRAST_DB
+    land_level = levels(cells.mean_db, usable & (land_probability_map > 1 - CONFIDENT) & ~(unsure & at_water_level))
     contrast = np.nan_to_num(land_level - water_level, nan=0.0)
     fade = np.clip((band_cells - distance) / (0.5 * band_cells), 0.0, 1.0)
     weight = fade * np.clip((contrast - MIN_CONTRAST_DB) / MIN_CONTRAST_DB, 0.0, 1.0)

@@ -158,9 +158,9 @@ def test_a_bright_patch_is_outlined_when_the_context_takes_it_for_land():
 
 
 def test_a_dark_channel_the_context_calls_land_is_drawn_from_the_image():
-    """A channel as dark as the sea cut into the land, which the context calls land at 0.9 (unsure enough for the
-    image to decide there): its dark cells must not set the land level, or no contrast is left and the coarse
-    decision draws land across the channel's mouth."""
+    """A channel as dark as the sea cut into the land, which the context calls land at 0.9 (unsure: the image decides
+    there): its dark cells must not set the land level, or no contrast is left and the coarse decision draws land
+    across the channel's mouth."""
     rng = np.random.default_rng(5)
     db = np.full((400, 480), -20.0, np.float32)
     db[:, 300:] = -6.0
@@ -180,6 +180,9 @@ def test_a_dark_channel_the_context_calls_land_is_drawn_from_the_image():
     assert np.abs(cols - 440).min() < 3  # the line reaches the channel's head
     across_mouth = (np.abs(cols - 300) < 3) & (rows > 170) & (rows < 230)
     assert not across_mouth.any()
+    # Where the model is sure (radar-dark land), the dark cells set the land level as before: the model decides.
+    probability[40:60, 75:110] = 0.99
+    assert coarse_to_fine.coarse_maps(cells, probability, band_cells=3.0)["weight"][50, 90] == 0.0
 
 
 def test_a_dual_pol_raster_gives_the_context_co_pol_first_whichever_band_draws_the_line(tmp_path):
