@@ -34,7 +34,7 @@ help:
 	@echo "make bench-train     - training input pipeline and step throughput, with and without the loader"
 	@echo "make bench-batch     - batch extraction (classical) on 1 and 2 local Dask workers: scenes/min, memory per worker"
 	@echo "make bench-accuracy  - classical, paper and orientation-free methods on held-out generated scenes"
-	@echo "make train-default   - retrain the coarse-to-fine method's context model on scenes generated on the fly (three stages, about 105 min on 2 CPU cores; resumes)"
+	@echo "make train-default   - retrain the coarse-to-fine method's context model on scenes generated on the fly (three stages, 126 min measured on 2 shared CPU cores; resumes)"
 	@echo "make train-orientation-free - retrain the orientation-free method's bundled U-Net (2-3 hours on 2 CPU cores)"
 	@echo "make train-paper     - the paper's four-member ensemble (table 1, B0 encoders) into .train-paper/"
 
@@ -112,7 +112,7 @@ bench-train: install
 bench-batch: install
 	$(PY) -m sar_coastline.benchmarks.bench_batch $(BENCH_ARGS)
 
-# The default method's model (coarse to fine): the context model, a U-Net/MobileNetV2 (depth 4) over 40 m cells, trained
+# The coarse-to-fine method's model: the context model, a U-Net/MobileNetV2 (depth 4) over 40 m cells, trained
 # on scenes generated on the fly (training/context.py: a new scene every step, half with the hard cases oversampled,
 # a quarter dual-pol). Three stages (2400, 2400 and 2000 steps): each later one starts from the one before's best
 # weights with a lower learning rate (2e-3, 1e-3, 5e-4) on scenes no earlier stage saw. A stopped stage resumes from
