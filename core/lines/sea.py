@@ -6,8 +6,11 @@ from the image alone (README, section 'What "the coastline" is'):
 - water cells (more than half of their valid pixels water) are joined 8-connected on a grid of about
   `cell_m` metres;
 - a water body is sea when it touches the scene border or no-data joined to it (the sea goes on beyond the image;
-  a processing gap inside the scene does not count) and covers at least `min_sea_km2`; when none does, the
-  largest water body is the sea;
+  a processing gap inside the scene does not count), covers at least `min_sea_km2`, and holds at least
+  `lake_share` of the largest such water (a lake or reservoir cut by the border is small beside the sea): for that
+  share, bodies count as one where a channel narrower than a cell (cells with `channel_share` of water, a cell
+  apart at most) or the no-data beyond a swath edge joins them, since the sea may go on there; when none is
+  sea, the largest water body is;
 - optionally (`island_contrast_db` > 0), with a brightness given (the classical method), an "island"
   enclosed by the sea whose median dB is less than `island_contrast_db` above the water/land threshold is
   taken for a wind-roughened or current-bright patch of sea, not land. Off by default: on generated scenes
@@ -15,8 +18,10 @@ from the image alone (README, section 'What "the coastline" is'):
   patches (docs/benchmarks.md, session 11);
 - a line is kept where it runs between the sea and land: a sea cell and a land cell within one cell of it.
 
-Where it fails: a scene that is all land with one lake calls the lake the sea; a lake or reservoir cut by the
-scene border counts as sea; a lagoon joined to the sea only by a channel narrower than a cell is a lake.
+Where it fails: a scene that is all land with one lake calls the lake the sea; a lake cut by the scene border
+that holds a twentieth of the sea counts as sea, and so does one joined to the sea through the no-data beyond a
+swath edge; a bay that the border or the method's own map cuts off from the sea, under a twentieth of it, is
+taken for a lake.
 """
 
 from __future__ import annotations
@@ -38,6 +43,10 @@ EIGHT_CONNECTED = np.ones((3, 3), bool)
 class SeaRule:
     cell_m: float = 30.0  # coarse grid: narrower channels than this do not join a lagoon to the sea
     min_sea_km2: float = 0.05  # a border-touching water body smaller than this is a pond, not the sea
+    # Of the largest border-touching water (joined as below): less than this is a lake cut by the border. The
+    # generated scenes' own definition of the sea (synthetic/scenes.py).
+    lake_share: float = 1 / 20
+    channel_share: float = 0.1  # a cell with this share of water may be a channel narrower than a cell
     island_contrast_db: float = 0.0  # classical, when > 0: a sea-enclosed "island" dimmer than threshold + this is sea
 
 
@@ -92,8 +101,10 @@ class WaterMap:
         touching = np.zeros(count + 1, bool)
         touching[np.unique(bodies[outside_near & water])] = True
         large = cells * self.cell_km2 >= self.rule.min_sea_km2
-        is_sea = touching & large
-        is_sea[0] = False
+        reaches_out = touching & large
+        reaches_out[0] = False
+        joined = self._joined_water(water, share, outside[1:-1, 1:-1], bodies, count)
+        is_sea = reaches_out & (joined >= self.rule.lake_share * joined[reaches_out].max(initial=0))
         if not is_sea.any() and count:
             is_sea[np.argmax(cells[1:]) + 1] = True
         sea = is_sea[bodies]
@@ -120,6 +131,17 @@ class WaterMap:
         self.near_land = ndimage.binary_dilation(land, EIGHT_CONNECTED)
         return {"sea_km2": round(float(sea.sum() * self.cell_km2), 3),
                 "inland_water_bodies": int(count - is_sea[1:].sum()), "sea_patches_as_sea": patches}
+
+    def _joined_water(self, water: np.ndarray, share: np.ndarray, beyond_edge: np.ndarray, bodies: np.ndarray,
+                      count: int) -> np.ndarray:
+        """Per water body, the water cells of the bodies joined to it through channels narrower than a cell (cells with
+        some water, a cell apart at most) or the no-data beyond a swath edge."""
+        channels = ndimage.binary_dilation(share > self.rule.channel_share, EIGHT_CONNECTED)
+        groups, _count = ndimage.label(water | channels | beyond_edge, structure=EIGHT_CONNECTED)
+        group_water = np.bincount(groups[water], minlength=groups.max() + 1)
+        group_of = np.zeros(count + 1, int)
+        group_of[bodies[water]] = groups[water]
+        return np.where(np.arange(count + 1) > 0, group_water[group_of], 0)
 
     def _grid(self, coords: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Map coordinates to coarse cells (continuous: cell centres at +0.5)."""

@@ -3,11 +3,12 @@
 import numpy as np
 import pytest
 import shapely
+from scipy import ndimage
 
 from sar_coastline.core.config import ExtractConfig, InferenceConfig
 from sar_coastline.core.inference.predict import EnsemblePredictor
 from sar_coastline.core.io.scene import array_scene
-from sar_coastline.core.lines.sea import ALL_WATER, SEA_ONLY, SeaRule
+from sar_coastline.core.lines.sea import ALL_WATER, SEA_ONLY, SeaRule, WaterMap
 from sar_coastline.core.pipeline.extract import extract
 from testdata import ThresholdNet, loaded
 
@@ -90,6 +91,37 @@ def test_a_lake_cut_by_a_gap_inside_the_scene_stays_a_lake():
     for line in result.lines:
         cols, rows = to_pixels(line.coords)
         assert np.hypot(cols - lake_centre[0], rows - lake_centre[1]).min() > 55  # no line along the lake shore
+
+
+def sea_of(water: np.ndarray, valid: np.ndarray, rule: SeaRule = SeaRule(min_sea_km2=0.005)) -> np.ndarray:
+    """The sea cells (of 30 m: 10 x 10 px) the rule decides for a water map of 3 m pixels; a smaller minimum sea
+    than the default, so that only the share of the sea decides."""
+    water_map = WaterMap(array_scene(np.ones(water.shape, np.uint16), GEOTRANSFORM), 1, rule)
+    water_map.add(0, water & valid, valid)
+    water_map.decide()
+    return water_map.near_sea & ~ndimage.binary_dilation(~water_map.near_sea, np.ones((3, 3), bool))
+
+
+def test_a_water_body_cut_by_the_border_is_sea_only_beside_the_sea_or_joined_to_it():
+    """30 x 30 cells: the sea west (280 cells); east of it, a lake cut by the top border (12 cells), a bay cut by
+    the right border joined to the sea by a channel 2 px wide (12 cells), and a bay against a no-data wedge at the
+    bottom (the swath's edge, beyond which the sea goes on) that the sea touches too (8 cells)."""
+    water = np.zeros((300, 300), bool)
+    valid = np.ones((300, 300), bool)
+    water[:, :100] = True
+    water[:30, 260:] = True  # the lake
+    water[140:170, 260:] = True  # the channel's bay
+    water[154:156, 100:260] = True  # its channel: a fifth of a cell wide
+    water[260:280, 140:180] = True  # the wedge's bay
+    valid[280:, :180] = False  # the wedge
+    sea = sea_of(water, valid)
+    assert sea[15, 5] and not sea[1, 28]  # the lake is small beside the sea
+    assert sea[15, 28] and sea[27, 16]  # both bays are sea
+    # Without the channel, and with land between the sea and the wedge, each bay is small beside the sea: a lake.
+    water[154:156, 100:260] = False
+    valid[280:, :120] = True
+    alone = sea_of(water, valid)
+    assert alone[15, 5] and not alone[1, 28] and not alone[15, 28] and not alone[27, 16]
 
 
 def test_the_plausibility_rule_leaves_out_the_bright_sea_patch():
