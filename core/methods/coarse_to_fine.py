@@ -7,7 +7,8 @@ drawn at the scene's own pixel only in a band around that decision, from the ima
    sea, which dark field is land, where the sea goes on.
 2. Per cell, the local water and land levels: the mean dB of confidently water and confidently land cells
    nearby (a Gaussian of `LEVEL_SIGMA_CELLS`, wider where one side is missing; unsure land cells at the water's
-   level left out); the local threshold is half-way.
+   level left out); the local threshold is half-way. Cells the model is unsure of count as boundary too, but not
+   cells it is confident are water (a bright front in the sea).
 3. Per scene pixel, a field whose 0-level contour is the line: within `band_cells` of the coarse boundary the
    despeckled dB against the local threshold (the image's own edge, sub-pixel), fading to the coarse decision at
    the band's edge; elsewhere the coarse decision alone, with no full-resolution read. Where water and land
@@ -44,8 +45,10 @@ WIDE_LEVEL_SIGMA_CELLS = 12.0  # where one side has no confident cell within the
 LEVEL_REACHES = ((WIDE_LEVEL_SIGMA_CELLS, 0.05), (LEVEL_SIGMA_CELLS, 0.05))  # (sigma, least weight): wide, then near
 NEIGHBOURS = ((1.0, 0.0),)  # a cell's dB with its neighbours': at 40 m a cell is one speckled pixel
 CONFIDENT = 0.2  # P(land) below this, or above 1 - this: a cell that sets a level
-# P(land) within this of 0.5 (0.05-0.95): a cell the model is unsure of, drawn from the image. Chosen on the second
-# set's 3 m scenes among 0.25, 0.35 and 0.45 (mean score 12.09, 11.49, 11.18 m with a 2-cell band).
+# P(land) from CONFIDENT up to 0.5 + this (0.2-0.95): a cell the model is unsure of, drawn from the image. On the land
+# side, chosen on the second set's 3 m scenes among 0.25, 0.35 and 0.45 (mean score 12.09, 11.49, 11.18 m with a
+# 2-cell band): dark channels the model half takes for land. On the water side, a cell the model is confident is
+# water is not handed to the image: a bright current front is what the image gets wrong and the model is for.
 UNSURE_MARGIN = 0.45
 MIN_CONTRAST_DB = 3.0  # local water and land closer than this: no edge to draw from
 EDGE_BAND_DB = 3.0  # dB around the local threshold where the contour takes its sub-pixel position
@@ -118,7 +121,7 @@ def coarse_maps(cells: CoarseCells, land_probability_map: np.ndarray, band_cells
     # From a cell centre to the nearest cell of the other class, in cells: 1 next to the boundary. Cells the model is
     # unsure of count as boundary: there the image decides (a narrow channel the coarse pixel smears).
     distance = np.where(land, cell_distance(water), cell_distance(land)) - 0.5
-    unsure = usable & (np.abs(land_probability_map - 0.5) < UNSURE_MARGIN)
+    unsure = usable & (land_probability_map >= CONFIDENT) & (land_probability_map < 0.5 + UNSURE_MARGIN)
     if unsure.any():
         distance = np.minimum(distance, cell_distance(unsure))
     water_level = levels(cells.mean_db, usable & (land_probability_map < CONFIDENT))

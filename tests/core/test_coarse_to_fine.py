@@ -185,6 +185,31 @@ def test_a_dark_channel_the_context_calls_land_is_drawn_from_the_image():
     assert coarse_to_fine.coarse_maps(cells, probability, band_cells=3.0)["weight"][50, 90] == 0.0
 
 
+def test_a_bright_front_the_context_is_confident_is_sea_is_not_drawn_from_the_image():
+    """A current front, a bright streak 3 px wide in the sea far from the coast: where the context calls it water
+    with confidence (P 0.15) the image is not asked and no line goes round it; where it is unsure (P 0.3), the
+    image decides, as at a narrow spit of land."""
+    rng = np.random.default_rng(7)
+    db = np.full((400, 480), -20.0, np.float32)
+    db[:, 300:] = -6.0
+    db[100:300, 120:123] = -7.0
+    intensity = np.power(10.0, db / 10.0) * rng.gamma(4.0, 0.25, db.shape)
+    scene = array_scene(dn_of(10 * np.log10(intensity)), GEOTRANSFORM)
+    factor = 4
+    cells = scene_cells(scene, factor)
+    land = np.zeros(db.shape, np.float32)
+    land[:, 300:] = 1.0
+    probability = block_mean(land, factor)
+    context = MethodContext(scene, ExtractConfig(method=COARSE_TO_FINE), RunHooks())
+    for front_probability, outlined in ((0.15, False), (0.3, True)):
+        probability[25:75, 30] = front_probability
+        maps = coarse_to_fine.coarse_maps(cells, probability, band_cells=3.0)
+        lines, _share = coarse_to_fine.fine_lines(context, coarse_to_fine.CellGrid(factor, maps), "front")
+        cols = np.concatenate([(line.coords[:, 0] - GEOTRANSFORM[0]) / 10.0 for line in lines])
+        assert (np.abs(cols - 121.5) < 5).any() == outlined
+        assert (np.abs(cols - 300) < 3).any()  # the coast is drawn either way
+
+
 def test_a_dual_pol_raster_gives_the_context_co_pol_first_whichever_band_draws_the_line(tmp_path):
     from sar_coastline.core.io.raster_reader import open_scene
     from sar_coastline.synthetic.scenes import generate_scene, write_scene
