@@ -93,10 +93,10 @@ def test_a_lake_cut_by_a_gap_inside_the_scene_stays_a_lake():
         assert np.hypot(cols - lake_centre[0], rows - lake_centre[1]).min() > 55  # no line along the lake shore
 
 
-def sea_of(water: np.ndarray, valid: np.ndarray, rule: SeaRule = SeaRule(min_sea_km2=0.005)) -> np.ndarray:
+def sea_of(water: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """The sea cells (of 30 m: 10 x 10 px) the rule decides for a water map of 3 m pixels; a smaller minimum sea
     than the default, so that only the share of the sea decides."""
-    water_map = WaterMap(array_scene(np.ones(water.shape, np.uint16), GEOTRANSFORM), 1, rule)
+    water_map = WaterMap(array_scene(np.ones(water.shape, np.uint16), GEOTRANSFORM), 1, SeaRule(min_sea_km2=0.005))
     water_map.add(0, water & valid, valid)
     water_map.decide()
     return water_map.near_sea & ~ndimage.binary_dilation(~water_map.near_sea, np.ones((3, 3), bool))
