@@ -41,7 +41,8 @@ EIGHT_CONNECTED = np.ones((3, 3), bool)
 
 @dataclass(frozen=True)
 class SeaRule:
-    cell_m: float = 30.0  # coarse grid: narrower channels than this do not join a lagoon to the sea
+    # Coarse grid: a lagoon joined to the sea only by a narrower channel is not sea; the channel counts for lake_share.
+    cell_m: float = 30.0
     min_sea_km2: float = 0.05  # a border-touching water body smaller than this is a pond, not the sea
     # Of the largest border-touching water (joined as below): less than this is a lake cut by the border. The
     # generated scenes' own definition of the sea (synthetic/scenes.py).
