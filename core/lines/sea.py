@@ -145,8 +145,8 @@ class WaterMap:
         in_water = groups[water]
         group_water = np.bincount(in_water, minlength=group_count + 1)
         group_of = np.zeros(count + 1, int)
-        group_of[bodies[water]] = in_water  # every cell of a body lies in one group
-        return np.where(group_of > 0, group_water[group_of], 0)
+        group_of[bodies[water]] = in_water  # every cell of a body lies in one group; index 0 (no body): no water
+        return group_water[group_of]
 
     def _grid(self, coords: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Map coordinates to coarse cells (continuous: cell centres at +0.5)."""

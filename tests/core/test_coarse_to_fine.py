@@ -111,18 +111,28 @@ def test_cell_grid_interpolates_between_cell_centres():
     assert values[2] == pytest.approx(0.5) and values[5] == pytest.approx(3.5)
 
 
-def bright_patch_scene():
-    """Land on the right (-6 dB) of a straight coast at column 300; a sea patch as bright as land touching it."""
-    rng = np.random.default_rng(3)
+def coast_db() -> np.ndarray:
+    """400 x 480 px: sea (-20 dB) left of a straight coast at column 300, land (-6 dB) right of it."""
     db = np.full((400, 480), -20.0, np.float32)
     db[:, 300:] = -6.0
+    return db
+
+
+def speckled_scene(db: np.ndarray, seed: int):
+    """A 4-look scene of the noise-free dB `db`."""
+    intensity = np.power(10.0, db / 10.0) * np.random.default_rng(seed).gamma(4.0, 0.25, db.shape)
+    return array_scene(dn_of(10 * np.log10(intensity)), GEOTRANSFORM)
+
+
+def bright_patch_scene():
+    """Land on the right (-6 dB) of a straight coast at column 300; a sea patch as bright as land touching it."""
+    db = coast_db()
     rows, cols = np.mgrid[0:400, 0:480]
     patch = (np.hypot(rows - 200, cols - 240) < 70) & (cols < 300)
     db[patch] = -7.0
-    intensity = np.power(10.0, db / 10.0) * rng.gamma(4.0, 0.25, db.shape)
     land = np.zeros(db.shape, bool)
     land[:, 300:] = True
-    return array_scene(dn_of(10 * np.log10(intensity)), GEOTRANSFORM), land
+    return speckled_scene(db, 3), land
 
 
 def test_the_fine_stage_draws_the_true_coast_and_leaves_a_bright_sea_patch_out():
@@ -161,12 +171,9 @@ def test_a_dark_channel_the_context_calls_land_is_drawn_from_the_image():
     """A channel as dark as the sea cut into the land, which the context calls land at 0.9 (unsure: the image decides
     there): its dark cells must not set the land level, or no contrast is left and the coarse decision draws land
     across the channel's mouth."""
-    rng = np.random.default_rng(5)
-    db = np.full((400, 480), -20.0, np.float32)
-    db[:, 300:] = -6.0
+    db = coast_db()
     db[160:240, 300:440] = -20.0
-    intensity = np.power(10.0, db / 10.0) * rng.gamma(4.0, 0.25, db.shape)
-    scene = array_scene(dn_of(10 * np.log10(intensity)), GEOTRANSFORM)
+    scene = speckled_scene(db, 5)
     factor = 4
     cells = scene_cells(scene, factor)
     probability = block_mean((db > -13).astype(np.float32), factor)
@@ -189,12 +196,9 @@ def test_a_bright_front_the_context_is_confident_is_sea_is_not_drawn_from_the_im
     """A current front, a bright streak 3 px wide in the sea far from the coast: where the context calls it water
     with confidence (P 0.15) the image is not asked and no line goes round it; where it is unsure (P 0.3), the
     image decides, as at a narrow spit of land."""
-    rng = np.random.default_rng(7)
-    db = np.full((400, 480), -20.0, np.float32)
-    db[:, 300:] = -6.0
+    db = coast_db()
     db[100:300, 120:123] = -7.0
-    intensity = np.power(10.0, db / 10.0) * rng.gamma(4.0, 0.25, db.shape)
-    scene = array_scene(dn_of(10 * np.log10(intensity)), GEOTRANSFORM)
+    scene = speckled_scene(db, 7)
     factor = 4
     cells = scene_cells(scene, factor)
     land = np.zeros(db.shape, np.float32)
