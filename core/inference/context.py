@@ -79,7 +79,8 @@ def land_probability(network, inputs: ContextInputs | np.ndarray, tile: int, mul
                      hooks: RunHooks | None = None, flips: bool = False) -> np.ndarray:
     """P(land) per coarse cell: the network over windows of `tile` cells overlapping by a quarter, each window's
     centre kept (a fully convolutional network sees less context at a window's edge). Padded to `multiple`.
-    `flips`: the mean logit over the window and its mirror images (four passes)."""
+    `flips`: the mean logit over the window and its mirror images (four passes). The network is moved to
+    `device`."""
     import torch
 
     hooks = as_hooks(hooks)
@@ -88,7 +89,7 @@ def land_probability(network, inputs: ContextInputs | np.ndarray, tile: int, mul
     step = tile - 2 * margin
     if rows <= tile and cols <= tile:  # one window: the whole scene at once
         step, margin = max(rows, cols), 0
-    network = network.to(memory_format=torch.channels_last)
+    network = network.to(device, memory_format=torch.channels_last)
     out = np.zeros((rows, cols), np.float32)
     starts = [(top, left) for top in range(0, rows, step) for left in range(0, cols, step)]
     with torch.inference_mode():

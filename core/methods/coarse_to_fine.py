@@ -32,6 +32,7 @@ from ..imaging.coarse import CoarseCells, coarse_factor, scene_cells
 from ..imaging.speckle import despeckle, despeckle_halo, despeckle_sigma_for, estimate_looks
 from ..inference.context import MIN_VALID_SHARE, ContextInputs, land_probability
 from ..inference.loading import DEFAULT_CONTEXT_MODEL
+from ..inference.predict import pick_device
 from ..io.raster_reader import companion_band
 from ..io.scene import STRIP_PIXELS, strip_height_for
 from ..lines.pieces import Piece, join_pieces
@@ -219,6 +220,23 @@ def context_bands(scene, cells: CoarseCells, hooks) -> tuple[CoarseCells, Coarse
     return cells, other
 
 
+def context_probability(network, inputs: ContextInputs, meta, device: str, hooks,
+                        flips: bool) -> tuple[np.ndarray, str]:
+    """P(land) per cell on `device`, and the device it ran on. A GPU out of memory (another program holds it: a
+    window is 512 cells) runs it again on the CPU, and says so."""
+    import torch
+
+    try:
+        return land_probability(network, inputs, meta.tile_cells, 2 ** meta.encoder_depth, device, hooks, flips), device
+    except torch.cuda.OutOfMemoryError:
+        if device == "cpu":
+            raise
+        torch.cuda.empty_cache()
+        hooks.warning("The GPU ran out of memory running the context model: it ran on the CPU instead (close other "
+                      "GPU programs to use the GPU).")
+        return land_probability(network, inputs, meta.tile_cells, 2 ** meta.encoder_depth, "cpu", hooks, flips), "cpu"
+
+
 def run(context: MethodContext) -> list[Coastline]:
     scene, config, hooks = context.scene, context.config, context.hooks
     try:
@@ -236,16 +254,18 @@ def run(context: MethodContext) -> list[Coastline]:
                          "the no-data setting of the layer.")
     first, second = context_bands(scene, cells, hooks.span(30, 35))
     flips = cells.valid.size <= meta.test_time_flips_max_cells
-    probability = land_probability(network, ContextInputs(first, second), meta.tile_cells, 2 ** meta.encoder_depth,
-                                   hooks=hooks.span(35, 40), flips=flips)
+    device = pick_device(config.inference.device, hooks.log)
+    probability, device = context_probability(network, ContextInputs(first, second), meta, device, hooks.span(35, 40),
+                                              flips)
     maps = coarse_maps(cells, probability, meta.band_cells)
     coarse_m, band_m = factor * scene.pixel_size, meta.band_cells * factor * scene.pixel_size
     lines, read_share = fine_lines(context, CellGrid(factor, maps), path.stem)
     hooks.figures.update(coarse_pixel_m=coarse_m, band_half_width_m=band_m, full_resolution_share=read_share,
-                         context_bands=1 if second is None else 2, context_flips=flips)
+                         context_bands=1 if second is None else 2, context_flips=flips, context_device=device)
     hooks.note(f"Coarse to fine: the context model '{path.name}' read the scene at {coarse_m:g} m ({factor} x {factor} "
                f"px cells{', both polarisations' if second is not None else ''}"
-               f"{', with its mirror images' if flips else ', one pass (a large scene)'}); the line was drawn from the "
+               f"{', with its mirror images' if flips else ', one pass (a large scene)'}, on the "
+               f"{'GPU' if device == 'cuda' else 'CPU'}); the line was drawn from the "
                f"image within {band_m:g} m of its water/land boundary, reading {read_share:.1%} of the scene at full "
                "resolution.")
     return lines

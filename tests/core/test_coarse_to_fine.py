@@ -5,7 +5,7 @@ context model file and the fallback."""
 import numpy as np
 import pytest
 
-from sar_coastline.core.config import ExtractConfig
+from sar_coastline.core.config import ExtractConfig, InferenceConfig
 from sar_coastline.core.errors import InputError
 from sar_coastline.core.evaluation.metric import evaluate
 from sar_coastline.core.hooks import RunHooks
@@ -278,10 +278,47 @@ def test_without_a_context_model_the_classical_method_runs_and_says_so(monkeypat
 
 def test_the_method_runs_end_to_end_with_a_given_context_model(tiny_context_model):
     scene, _land = bright_patch_scene()
-    result = extract(scene, ExtractConfig(method=COARSE_TO_FINE, models=(str(tiny_context_model),)))
+    result = extract(scene, ExtractConfig(method=COARSE_TO_FINE, models=(str(tiny_context_model),),
+                                          inference=InferenceConfig(device="cpu")))
     assert result.method == COARSE_TO_FINE
     assert result.figures["coarse_pixel_m"] == 40.0 and result.figures["band_half_width_m"] == 120.0
     assert 0.0 <= result.figures["full_resolution_share"] <= 1.0
-    assert any("Coarse to fine" in note for note in result.notes)
+    assert result.figures["context_device"] == "cpu"
+    assert any("Coarse to fine" in note and "on the CPU" in note for note in result.notes)
+
+
+def test_a_gpu_out_of_memory_runs_the_context_model_on_the_cpu_and_says_so(monkeypatch, tiny_context_model):
+    import torch
+
+    asked = []
+
+    def land_probability_on(network, inputs, tile, multiple, device="cpu", hooks=None, flips=False):
+        asked.append(device)
+        if device == "cuda":
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory.")
+        return land_probability(network, inputs, tile, multiple, device, hooks, flips)
+
+    monkeypatch.setattr(coarse_to_fine, "pick_device", lambda requested, log: "cuda")
+    monkeypatch.setattr(coarse_to_fine, "land_probability", land_probability_on)
+    scene, _land = bright_patch_scene()
+    result = extract(scene, ExtractConfig(method=COARSE_TO_FINE, models=(str(tiny_context_model),)))
+    assert asked == ["cuda", "cpu"] and result.figures["context_device"] == "cpu"
+    assert any("ran out of memory" in warning for warning in result.warnings)
+    cpu = extract(scene, ExtractConfig(method=COARSE_TO_FINE, models=(str(tiny_context_model),),
+                                       inference=InferenceConfig(device="cpu")))
+    assert [line.coords.tolist() for line in result.lines] == [line.coords.tolist() for line in cpu.lines]
+
+
+@pytest.mark.gpu
+def test_on_the_gpu_the_context_model_gives_the_cpu_map(tiny_context_model):
+    import torch
+
+    if not torch.cuda.is_available():
+        pytest.skip("needs a CUDA GPU")
+    _meta, network = load_context_model(tiny_context_model)
+    inputs = np.random.default_rng(3).normal(size=(len(CHANNELS), 96, 80)).astype(np.float32)
+    on_cpu = land_probability(network, inputs, 64, 16, "cpu", flips=True)
+    on_gpu = land_probability(network, inputs, 64, 16, "cuda", flips=True)
+    np.testing.assert_allclose(on_gpu, on_cpu, atol=1e-4)
 
 
